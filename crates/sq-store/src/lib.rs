@@ -33,6 +33,9 @@ pub enum StoreError {
     Conflict(&'static str),
     #[error(transparent)]
     IllegalTransition(#[from] sq_domain::ticket::IllegalTransition),
+    /// The service's queue is paused or closed: no tickets are issued.
+    #[error("the queue is not open")]
+    QueueClosed,
     /// The request names rows that cannot go together (a queue of another site, …).
     #[error("invalid: {0}")]
     Invalid(String),
@@ -285,6 +288,15 @@ pub trait Store: Send + Sync + Debug + 'static {
     async fn ticket(&self, tenant: TenantId, id: TicketId) -> Result<Option<Ticket>>;
     async fn tickets(&self, tenant: TenantId, filter: &TicketFilter) -> Result<Vec<Ticket>>;
     async fn ticket_events(&self, tenant: TenantId, id: TicketId) -> Result<Vec<TicketEvent>>;
+    /// The tenant's ticket events after position `after` (0: from the start), in commit
+    /// order, at most `limit`, each with its position. Positions grow in commit order per
+    /// queue, so calls can be replayed in the order they happened.
+    async fn ticket_event_feed(
+        &self,
+        tenant: TenantId,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<(i64, TicketEvent)>>;
     /// Atomically picks (by [`sq_domain::policy::pick`]) and calls the next ticket among the
     /// open queues of the counter's site the agent has a skill for. `Ok(None)`: nothing waits.
     /// Two concurrent callers never get the same ticket, and calls within a queue follow
