@@ -47,6 +47,24 @@ impl AuthConfig {
     }
 }
 
+/// A login to create: the password in clear (hashed here, never stored).
+#[derive(Clone)]
+pub struct NewLogin {
+    pub email: String,
+    pub password: String,
+    pub role: Role,
+    pub site_id: Option<SiteId>,
+}
+
+impl std::fmt::Debug for NewLogin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewLogin")
+            .field("email", &self.email)
+            .field("role", &self.role)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Who is calling, resolved from a token or API key.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Principal {
@@ -349,12 +367,15 @@ impl App {
         &self,
         p: &Principal,
         tenant: Option<&Tenant>,
-        email: &str,
-        password: &str,
-        role: Role,
-        site_id: Option<SiteId>,
+        login: NewLogin,
         meta: &RequestMeta,
     ) -> Result<User> {
+        let NewLogin {
+            email,
+            password,
+            role,
+            site_id,
+        } = login;
         match tenant {
             Some(t) => {
                 p.require(Scope::ManageTenant)?;
@@ -368,6 +389,11 @@ impl App {
             None => p.require(Scope::ManagePlatform)?,
         }
         let email: Email = email.parse().map_err(|e| AppError::invalid("email", e))?;
+        if let (Some(t), Some(site)) = (tenant, site_id)
+            && self.store.site(t.id, site).await?.is_none()
+        {
+            return Err(AppError::NotFound("site"));
+        }
         if role == Role::Device && site_id.is_none() {
             return Err(AppError::Invalid {
                 code: "site_required",
@@ -375,7 +401,7 @@ impl App {
                 detail: "devices belong to one site".into(),
             });
         }
-        let password_hash = hash_password(password).await?;
+        let password_hash = hash_password(&password).await?;
         let u = NewUser {
             tenant_id: tenant.map(|t| t.id),
             email,

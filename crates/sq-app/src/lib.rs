@@ -7,7 +7,7 @@ mod auth;
 mod error;
 mod queue;
 
-pub use auth::{AuthConfig, LoginLimiter, Principal, TokenPair};
+pub use auth::{AuthConfig, LoginLimiter, NewLogin, Principal, TokenPair, hash_password};
 pub use error::AppError;
 pub use queue::{QueueOverview, TicketView};
 
