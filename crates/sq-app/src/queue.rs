@@ -305,7 +305,7 @@ impl App {
                 });
                 continue;
             }
-            if !orders.contains_key(&ticket.queue_id) {
+            if let std::collections::hash_map::Entry::Vacant(e) = orders.entry(ticket.queue_id) {
                 let o = match self.store.queue_snapshot(t.id, ticket.queue_id).await? {
                     Some(s) => self
                         .policy_order(&s)
@@ -315,7 +315,7 @@ impl App {
                         .collect(),
                     None => HashMap::new(),
                 };
-                orders.insert(ticket.queue_id, o);
+                e.insert(o);
             }
             match orders[&ticket.queue_id].get(&ticket.id) {
                 Some(&ahead) => {
