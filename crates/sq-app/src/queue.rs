@@ -48,6 +48,23 @@ fn not_found_unless<T>(p: &Principal, site: SiteId, v: T, what: &'static str) ->
 impl App {
     // ---- catalogue ------------------------------------------------------------------
 
+    /// Creates a tenant (platform operators only).
+    pub async fn create_tenant(
+        &self,
+        p: &Principal,
+        t: NewTenant,
+        meta: &RequestMeta,
+    ) -> Result<Tenant> {
+        p.require(Scope::ManagePlatform)?;
+        Ok(self.store.create_tenant(t, &self.ctx(p, meta)).await?)
+    }
+
+    /// Tenants the principal may see: all for platform operators, else their own.
+    pub async fn tenants(&self, p: &Principal) -> Result<Vec<Tenant>> {
+        let all = self.store.tenants().await?;
+        Ok(all.into_iter().filter(|t| p.may_access(t.id)).collect())
+    }
+
     pub async fn create_site(
         &self,
         p: &Principal,
