@@ -1,0 +1,1 @@
+//! The choice ladder (FLOWS.md §4). Being written.

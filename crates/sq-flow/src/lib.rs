@@ -1,0 +1,4 @@
+//! Flow templates and the conversation engine (FLOWS.md). Being written.
+
+pub mod ladder;
+pub mod sms;

@@ -1,0 +1,1 @@
+//! SMS encoding and segment counting. Being written.
