@@ -1,1 +1,1886 @@
-//! placeholder
+//! The PostgreSQL backend of the storage port ([`sq_store::Store`]): the scale-out store.
+//!
+//! # Tenant isolation: row-level security, not just `WHERE tenant_id = …`
+//!
+//! Every query here also filters by tenant, but a forgotten filter is the classic
+//! multi-tenant bug, so the database enforces isolation on its own:
+//!
+//! * The migration (run as the URL's user, the *owner*) creates the role `smartqueue_app`:
+//!   `LOGIN NOSUPERUSER NOBYPASSRLS`, owning nothing, holding only DML on the tables
+//!   (no DDL, no `TRUNCATE`; `audit_log` and `ticket_events` are insert-only).
+//!   The application pool always works as that role.
+//! * Every tenant-owned table has `ENABLE` + `FORCE ROW LEVEL SECURITY` and one policy,
+//!   `tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid`, for both
+//!   `USING` (what can be seen, updated, deleted) and `WITH CHECK` (what can be written).
+//!   `FORCE` binds the owner too, so even an app wrongly connected as the owner stays
+//!   fenced (superusers are exempt whatever we do: never run the app as one).
+//! * Each tenant-scoped method runs in one transaction that starts with
+//!   `SELECT set_config('app.tenant_id', $1, true)`. The `true` makes the setting
+//!   transaction-local: it cannot leak to the next user of a pooled connection, and with no
+//!   setting the policy compares with NULL and nothing is visible. (`NULLIF` because after
+//!   such a transaction the setting reads `''`, not NULL.)
+//! * `tenants` has no policy: slugs are public and the platform creates tenants, so the app
+//!   role may `SELECT` and `INSERT` it and nothing else.
+//! * Lookups that happen *before* the tenant is known (login by e-mail, user by id, API key
+//!   by hash, refresh-token storage and rotation, creating a tenant-less super admin) go
+//!   through `SECURITY DEFINER` functions owned by the owner, with a fixed `search_path`
+//!   and schema-qualified names, each returning only the columns its caller needs (the
+//!   user-by-id lookup has no password hash; the key lookup never returns the hash). Because
+//!   `FORCE` also binds the owner, those functions are admitted by narrow owner-only
+//!   policies (`SELECT` on users and API keys, `INSERT` of tenant-less users).
+//!   `refresh_tokens` is not tenant-owned and the app role has no privilege on it at all.
+//! * Child rows reference parents by `(tenant_id, id)`, so even a bug cannot link a row of
+//!   one tenant to a parent of another.
+//!
+//! The threat model is *application bugs*, not a compromised application: whoever can run
+//! SQL as `smartqueue_app` can set `app.tenant_id` to any tenant.
+//!
+//! # Two ways to connect
+//!
+//! [`PostgresStore::connect_with`]`(admin, Some(app))` is the production shape: migrations
+//! run with the owner's login, the pool logs in as the app role itself, so no connection of
+//! the pool ever holds more than the app's privileges. [`PostgresStore::connect`]`(url)` (=
+//! `connect_with(url, None)`) uses one login and runs `SET ROLE smartqueue_app` on every
+//! new pooled connection. Simpler to deploy (one secret), and every statement the store
+//! runs is still checked as the app role, but the session is *authenticated* as the owner:
+//! a statement that ran `RESET ROLE` would get the owner's privileges back. The store never
+//! does, and [`PostgresStore::connect_with`] refuses a pool that ends up as a superuser or
+//! a role with `BYPASSRLS`.
+//!
+//! # Concurrency
+//!
+//! * Ticket numbers: an upsert on `queue_day_counters` returns the next number and holds
+//!   the row lock to commit, so concurrent issues serialise per queue and day: no gaps
+//!   (a rolled-back issue rolls the counter back) and no repeats.
+//! * Call-next locks the candidate queue rows `FOR UPDATE` in id order (a fixed order, so
+//!   two agents never deadlock), then reads the class heads and picks. Not `SKIP LOCKED`:
+//!   the ratio scheduler's credits live on the queue row and calls within a queue must
+//!   follow the policy order, so a second agent must *wait* for the first call to commit and
+//!   then see its effect, not skip the queue or pick from a stale head. The picked ticket is
+//!   re-checked `FOR UPDATE … AND status = 'waiting'` because cancel/transfer lock only the
+//!   ticket; if it moved meanwhile the pick is retried. Its "call" event draws its feed
+//!   position under the queue lock, so per queue the feed order is the call order.
+//! * Audit: every audited write ends by locking its tenant's `audit_heads` row, which
+//!   serialises the tenant's appends (gap-free `seq`, each row linked to the previous). It
+//!   is taken last so nothing else is waited for while it is held.
+
+mod rows;
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use sq_domain::audit::{self, AuditContext, AuditEntry, AuditRecord, truncate_micros};
+use sq_domain::model::*;
+use sq_domain::policy::{self, PolicyState, QueueView, Waiting};
+use sq_domain::ticket::{self, Ticket, TicketAction, TicketEvent, TicketStatus};
+use sq_domain::*;
+use sq_store::*;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
+use sqlx::{Connection, Executor, PgConnection, PgPool, Postgres, Row, Transaction};
+use std::collections::BTreeMap;
+use std::str::FromStr;
+
+/// The migrations of this backend, embedded at compile time.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
+
+/// The role the application works as (created by the migration).
+pub const APP_ROLE: &str = "smartqueue_app";
+
+const POOL_SIZE: u32 = 16;
+/// Tickets listed at most per call, whatever the caller asks.
+const MAX_LIST: u32 = 1_000;
+const DEFAULT_LIST: u32 = 100;
+
+/// A [`Store`] on PostgreSQL whose pool works as [`APP_ROLE`]. See the crate docs.
+#[derive(Clone, Debug)]
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    /// Migrates as the URL's user, then opens a pool on the same login that works as
+    /// [`APP_ROLE`] through `SET ROLE` (see the crate docs for the trade-off).
+    pub async fn connect(url: &str) -> Result<PostgresStore, StoreError> {
+        Self::connect_with(url, None).await
+    }
+
+    /// Migrates as `admin_url`'s user (the owner). With `app_url` the pool logs in with it
+    /// (production: a separate login for [`APP_ROLE`]); without, it logs in with
+    /// `admin_url` and runs `SET ROLE smartqueue_app` on each new connection.
+    pub async fn connect_with(
+        admin_url: &str,
+        app_url: Option<&str>,
+    ) -> Result<PostgresStore, StoreError> {
+        let admin = PgConnectOptions::from_str(admin_url).map_err(db)?;
+        let mut conn = PgConnection::connect_with(&admin).await.map_err(db)?;
+        MIGRATOR
+            .run(&mut conn)
+            .await
+            .map_err(|e| StoreError::Backend(format!("migrations: {e}")))?;
+        conn.close().await.map_err(db)?;
+
+        let options = PgPoolOptions::new().max_connections(POOL_SIZE);
+        let pool = match app_url {
+            Some(url) => {
+                let app = PgConnectOptions::from_str(url).map_err(db)?;
+                options.connect_with(app).await.map_err(db)?
+            }
+            None => options
+                .after_connect(|conn, _meta| {
+                    Box::pin(async move {
+                        conn.execute("SET ROLE smartqueue_app").await?;
+                        Ok(())
+                    })
+                })
+                .connect_with(admin)
+                .await
+                .map_err(db)?,
+        };
+
+        // Refuse to run with a pool that row-level security would not bind.
+        let unsafe_role: bool = sqlx::query_scalar(
+            "SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user",
+        )
+        .fetch_one(&pool)
+        .await
+        .map_err(db)?;
+        if unsafe_role {
+            pool.close().await;
+            return Err(StoreError::Backend(
+                "the application pool must not be a superuser or bypass row-level security".into(),
+            ));
+        }
+        Ok(PostgresStore { pool })
+    }
+
+    /// Starts a transaction scoped to `tenant` for row-level security.
+    async fn tenant_tx(&self, tenant: TenantId) -> Result<Transaction<'static, Postgres>> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        set_tenant(&mut tx, tenant).await?;
+        Ok(tx)
+    }
+
+    /// A read-only transaction on one snapshot, scoped to `tenant`.
+    async fn tenant_snapshot(&self, tenant: TenantId) -> Result<Transaction<'static, Postgres>> {
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .await
+            .map_err(db)?;
+        set_tenant(&mut tx, tenant).await?;
+        Ok(tx)
+    }
+}
+
+async fn set_tenant(conn: &mut PgConnection, tenant: TenantId) -> Result<()> {
+    sqlx::query("SELECT set_config('app.tenant_id', $1, true)")
+        .bind(tenant.0.to_string())
+        .execute(conn)
+        .await
+        .map_err(db)?;
+    Ok(())
+}
+
+/// Maps a database error. Unique violations name the rule that was broken; foreign-key
+/// violations mean the request referenced a row that is not there (for this tenant).
+pub(crate) fn db(e: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(d) = &e {
+        if d.is_unique_violation() {
+            return StoreError::Conflict(match d.constraint() {
+                Some("tenants_slug_key") => "slug",
+                Some("users_email_key") => "email",
+                Some("queues_service_id_key") => "queue",
+                Some("api_keys_key_hash_key") => "api_key",
+                Some("contacts_tenant_phone_key") => "contact",
+                Some("agent_skills_pkey") => "skill",
+                Some("refresh_tokens_pkey") => "refresh_token",
+                _ => "row",
+            });
+        }
+        if d.is_foreign_key_violation() {
+            return StoreError::Invalid(format!(
+                "references a row that does not exist ({})",
+                d.constraint().unwrap_or("foreign key")
+            ));
+        }
+    }
+    StoreError::Backend(e.to_string())
+}
+
+fn json<T: serde::Serialize>(v: &T) -> Result<serde_json::Value> {
+    serde_json::to_value(v).map_err(|e| StoreError::Backend(format!("serialise: {e}")))
+}
+
+fn opt_str<T: ToString>(v: &Option<T>) -> Option<String> {
+    v.as_ref().map(ToString::to_string)
+}
+
+/// Appends one row to the tenant's audit chain, after locking the chain's head.
+async fn append_audit(conn: &mut PgConnection, entry: AuditEntry) -> Result<AuditRecord> {
+    let tenant = entry.tenant_id;
+    let head = lock_audit_head(conn, tenant).await?;
+    let rec = audit::chain(Some((head.0, head.1.as_str())), AuditId::new(), entry);
+    let e = &rec.entry;
+    sqlx::query(
+        "INSERT INTO audit_log (id, tenant_id, seq, action, entity_type, entity_id, before, \
+         after, actor, ip, user_agent, at, prev_hash, hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+    )
+    .bind(rec.id.0)
+    .bind(tenant.0)
+    .bind(rec.seq)
+    .bind(&e.action)
+    .bind(&e.entity_type)
+    .bind(&e.entity_id)
+    .bind(&e.before)
+    .bind(&e.after)
+    .bind(e.ctx.actor.to_string())
+    .bind(&e.ctx.ip)
+    .bind(&e.ctx.user_agent)
+    .bind(e.ctx.at)
+    .bind(&rec.prev_hash)
+    .bind(&rec.hash)
+    .execute(&mut *conn)
+    .await
+    .map_err(db)?;
+    sqlx::query("UPDATE audit_heads SET last_seq = $2, last_hash = $3 WHERE tenant_id = $1")
+        .bind(tenant.0)
+        .bind(rec.seq)
+        .bind(&rec.hash)
+        .execute(&mut *conn)
+        .await
+        .map_err(db)?;
+    Ok(rec)
+}
+
+/// The tenant's (last seq, last hash), locked to commit. `(0, GENESIS)` chains exactly like
+/// an empty chain, so a missing head is created as that.
+async fn lock_audit_head(conn: &mut PgConnection, tenant: TenantId) -> Result<(i64, String)> {
+    const SELECT: &str =
+        "SELECT last_seq, last_hash FROM audit_heads WHERE tenant_id = $1 FOR UPDATE";
+    if let Some(h) = sqlx::query_as(SELECT)
+        .bind(tenant.0)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db)?
+    {
+        return Ok(h);
+    }
+    sqlx::query(
+        "INSERT INTO audit_heads (tenant_id, last_seq, last_hash) VALUES ($1, 0, $2) \
+         ON CONFLICT (tenant_id) DO NOTHING",
+    )
+    .bind(tenant.0)
+    .bind(audit::GENESIS)
+    .execute(&mut *conn)
+    .await
+    .map_err(db)?;
+    sqlx::query_as(SELECT)
+        .bind(tenant.0)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(db)
+}
+
+/// Audits one change; the entity type is the action's prefix (`ticket` for `ticket.call`).
+async fn audit_write<T: serde::Serialize>(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    action: &str,
+    entity_id: impl ToString,
+    before: Option<&T>,
+    after: Option<&T>,
+    ctx: &AuditContext,
+) -> Result<()> {
+    let entity_type = action.split_once('.').map_or(action, |(t, _)| t);
+    let entry = AuditEntry::new(
+        tenant,
+        action,
+        entity_type,
+        entity_id,
+        before.map(json).transpose()?,
+        after.map(json).transpose()?,
+        ctx,
+    );
+    append_audit(conn, entry).await.map(drop)
+}
+
+// ---- loaders ----------------------------------------------------------------------------
+
+async fn load_site(conn: &mut PgConnection, id: SiteId) -> Result<Option<Site>> {
+    sqlx::query("SELECT * FROM sites WHERE id = $1")
+        .bind(id.0)
+        .fetch_optional(conn)
+        .await
+        .map_err(db)?
+        .as_ref()
+        .map(rows::site)
+        .transpose()
+}
+
+async fn load_service(conn: &mut PgConnection, id: ServiceId) -> Result<Option<Service>> {
+    sqlx::query("SELECT * FROM services WHERE id = $1")
+        .bind(id.0)
+        .fetch_optional(conn)
+        .await
+        .map_err(db)?
+        .as_ref()
+        .map(rows::service)
+        .transpose()
+}
+
+async fn load_counter(conn: &mut PgConnection, id: CounterId) -> Result<Option<Counter>> {
+    sqlx::query("SELECT * FROM counters WHERE id = $1")
+        .bind(id.0)
+        .fetch_optional(conn)
+        .await
+        .map_err(db)?
+        .as_ref()
+        .map(rows::counter)
+        .transpose()
+}
+
+/// Fills in the skills of `agents` (one query for all of them), in their stored order.
+async fn with_skills(conn: &mut PgConnection, mut agents: Vec<Agent>) -> Result<Vec<Agent>> {
+    if agents.is_empty() {
+        return Ok(agents);
+    }
+    let ids: Vec<uuid::Uuid> = agents.iter().map(|a| a.id.0).collect();
+    let skills = sqlx::query(
+        "SELECT agent_id, service_id, weight FROM agent_skills WHERE agent_id = ANY($1) \
+         ORDER BY agent_id, position",
+    )
+    .bind(&ids)
+    .fetch_all(conn)
+    .await
+    .map_err(db)?;
+    let mut by_agent: BTreeMap<AgentId, Vec<Skill>> = BTreeMap::new();
+    for r in &skills {
+        let (a, s) = rows::skill(r)?;
+        by_agent.entry(a).or_default().push(s);
+    }
+    for a in &mut agents {
+        a.skills = by_agent.remove(&a.id).unwrap_or_default();
+    }
+    Ok(agents)
+}
+
+async fn load_agent(conn: &mut PgConnection, id: AgentId, lock: bool) -> Result<Option<Agent>> {
+    let sql = if lock {
+        "SELECT * FROM agents WHERE id = $1 FOR UPDATE"
+    } else {
+        "SELECT * FROM agents WHERE id = $1"
+    };
+    let Some(r) = sqlx::query(sql)
+        .bind(id.0)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db)?
+    else {
+        return Ok(None);
+    };
+    let a = rows::agent(&r)?;
+    Ok(with_skills(conn, vec![a]).await?.pop())
+}
+
+/// A queue, its policy state and its site's time zone.
+async fn load_queue(
+    conn: &mut PgConnection,
+    id: QueueId,
+) -> Result<Option<(Queue, PolicyState, TimeZone)>> {
+    let Some(r) = sqlx::query(
+        "SELECT q.*, s.timezone AS site_timezone FROM queues q JOIN sites s ON s.id = q.site_id \
+         WHERE q.id = $1",
+    )
+    .bind(id.0)
+    .fetch_optional(conn)
+    .await
+    .map_err(db)?
+    else {
+        return Ok(None);
+    };
+    Ok(Some(queue_with_tz(&r)?))
+}
+
+fn queue_with_tz(r: &PgRow) -> Result<(Queue, PolicyState, TimeZone)> {
+    let tz: String = r.try_get("site_timezone").map_err(db)?;
+    let tz = tz
+        .parse()
+        .map_err(|e| StoreError::Backend(format!("corrupt timezone: {e}")))?;
+    Ok((rows::queue(r)?, rows::policy_state(r)?, tz))
+}
+
+async fn load_ticket(conn: &mut PgConnection, id: TicketId, lock: bool) -> Result<Option<Ticket>> {
+    let sql = if lock {
+        concat!(
+            "SELECT ",
+            ticket_cols!(),
+            " FROM tickets WHERE id = $1 FOR UPDATE"
+        )
+    } else {
+        concat!("SELECT ", ticket_cols!(), " FROM tickets WHERE id = $1")
+    };
+    sqlx::query(sql)
+        .bind(id.0)
+        .fetch_optional(conn)
+        .await
+        .map_err(db)?
+        .as_ref()
+        .map(rows::ticket)
+        .transpose()
+}
+
+/// Agents not offline with a skill (weight > 0) for `service`.
+async fn agents_serving(conn: &mut PgConnection, service: ServiceId) -> Result<u32> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM agents a JOIN agent_skills k ON k.agent_id = a.id \
+         WHERE k.service_id = $1 AND k.weight > 0 AND a.status <> 'offline'",
+    )
+    .bind(service.0)
+    .fetch_one(conn)
+    .await
+    .map_err(db)?;
+    Ok(n as u32)
+}
+
+// ---- writers ----------------------------------------------------------------------------
+
+async fn insert_ticket(conn: &mut PgConnection, t: &Ticket) -> Result<()> {
+    sqlx::query(concat!(
+        "INSERT INTO tickets (",
+        ticket_cols!(),
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
+         $17, $18, $19, $20, $21, $22, $23, $24)"
+    ))
+    .bind(t.id.0)
+    .bind(t.tenant_id.0)
+    .bind(t.site_id.0)
+    .bind(t.queue_id.0)
+    .bind(t.service_id.0)
+    .bind(&t.number)
+    .bind(t.local_date)
+    .bind(i64::from(t.seq))
+    .bind(t.status.as_str())
+    .bind(i16::from(t.priority))
+    .bind(t.channel.as_str())
+    .bind(t.contact_id.map(|c| c.0))
+    .bind(t.arrived_at)
+    .bind(t.created_at)
+    .bind(t.called_at)
+    .bind(t.started_at)
+    .bind(t.finished_at)
+    .bind(t.counter_id.map(|c| c.0))
+    .bind(t.agent_id.map(|a| a.0))
+    .bind(i64::from(t.recalls))
+    .bind(i64::from(t.paused_secs))
+    .bind(t.paused_at)
+    .bind(t.transferred_from.map(|x| x.0))
+    .bind(t.transferred_to.map(|x| x.0))
+    .execute(conn)
+    .await
+    .map_err(db)?;
+    Ok(())
+}
+
+/// Writes every field a transition or a call can change.
+async fn update_ticket(conn: &mut PgConnection, t: &Ticket) -> Result<()> {
+    sqlx::query(
+        "UPDATE tickets SET status = $2, called_at = $3, started_at = $4, finished_at = $5, \
+         counter_id = $6, agent_id = $7, recalls = $8, paused_secs = $9, paused_at = $10, \
+         transferred_to = $11 WHERE id = $1",
+    )
+    .bind(t.id.0)
+    .bind(t.status.as_str())
+    .bind(t.called_at)
+    .bind(t.started_at)
+    .bind(t.finished_at)
+    .bind(t.counter_id.map(|c| c.0))
+    .bind(t.agent_id.map(|a| a.0))
+    .bind(i64::from(t.recalls))
+    .bind(i64::from(t.paused_secs))
+    .bind(t.paused_at)
+    .bind(t.transferred_to.map(|x| x.0))
+    .execute(conn)
+    .await
+    .map_err(db)?;
+    Ok(())
+}
+
+async fn insert_event(conn: &mut PgConnection, e: &TicketEvent) -> Result<i64> {
+    sqlx::query_scalar(
+        "INSERT INTO ticket_events (id, tenant_id, ticket_id, kind, from_status, to_status, \
+         actor, at, data) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING position",
+    )
+    .bind(e.id.0)
+    .bind(e.tenant_id.0)
+    .bind(e.ticket_id.0)
+    .bind(&e.kind)
+    .bind(e.from.map(|s| s.as_str()))
+    .bind(e.to.as_str())
+    .bind(e.actor.to_string())
+    .bind(truncate_micros(e.at))
+    .bind(&e.data)
+    .fetch_one(conn)
+    .await
+    .map_err(db)
+}
+
+/// The next number of `queue` for `day`. The upsert's row lock is held until commit.
+async fn next_seq(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    queue: QueueId,
+    day: NaiveDate,
+) -> Result<u32> {
+    let seq: i64 = sqlx::query_scalar(
+        "INSERT INTO queue_day_counters (tenant_id, queue_id, local_date, last_seq) \
+         VALUES ($1, $2, $3, 1) ON CONFLICT (queue_id, local_date) \
+         DO UPDATE SET last_seq = queue_day_counters.last_seq + 1 RETURNING last_seq",
+    )
+    .bind(tenant.0)
+    .bind(queue.0)
+    .bind(day)
+    .fetch_one(conn)
+    .await
+    .map_err(db)?;
+    u32::try_from(seq).map_err(|_| StoreError::Backend(format!("ticket number overflow: {seq}")))
+}
+
+/// A fresh waiting ticket with the next number of `queue` for the site-local day of `at`.
+#[allow(clippy::too_many_arguments)]
+async fn new_ticket(
+    conn: &mut PgConnection,
+    queue: &Queue,
+    tz: TimeZone,
+    priority: u8,
+    channel: Channel,
+    contact_id: Option<ContactId>,
+    arrived_at: DateTime<Utc>,
+    at: DateTime<Utc>,
+) -> Result<Ticket> {
+    let day = numbering::local_day(at, tz);
+    let seq = next_seq(conn, queue.tenant_id, queue.id, day).await?;
+    Ok(Ticket {
+        id: TicketId::new(),
+        tenant_id: queue.tenant_id,
+        site_id: queue.site_id,
+        queue_id: queue.id,
+        service_id: queue.service_id,
+        number: numbering::format_number(&queue.prefix, seq),
+        local_date: day,
+        seq,
+        status: TicketStatus::Waiting,
+        priority,
+        channel,
+        contact_id,
+        arrived_at,
+        created_at: at,
+        called_at: None,
+        started_at: None,
+        finished_at: None,
+        counter_id: None,
+        agent_id: None,
+        recalls: 0,
+        paused_secs: 0,
+        paused_at: None,
+        transferred_from: None,
+        transferred_to: None,
+    })
+}
+
+/// Matches the contact by (tenant, phone) or creates it; given name/locale overwrite.
+async fn upsert_contact(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    c: &ContactInput,
+    at: DateTime<Utc>,
+) -> Result<ContactId> {
+    let id: uuid::Uuid = sqlx::query_scalar(
+        "INSERT INTO contacts (id, tenant_id, phone, name, locale, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (tenant_id, phone) DO UPDATE SET \
+           name = COALESCE(EXCLUDED.name, contacts.name), \
+           locale = COALESCE(EXCLUDED.locale, contacts.locale) \
+         RETURNING id",
+    )
+    .bind(ContactId::new().0)
+    .bind(tenant.0)
+    .bind(opt_str(&c.phone))
+    .bind(opt_str(&c.name))
+    .bind(opt_str(&c.locale))
+    .bind(at)
+    .fetch_one(conn)
+    .await
+    .map_err(db)?;
+    Ok(id.into())
+}
+
+/// When a ticket leaves its agent, a serving agent becomes available again.
+async fn release_agent(conn: &mut PgConnection, agent: Option<AgentId>) -> Result<()> {
+    if let Some(a) = agent {
+        sqlx::query("UPDATE agents SET status = 'available' WHERE id = $1 AND status = 'serving'")
+            .bind(a.0)
+            .execute(conn)
+            .await
+            .map_err(db)?;
+    }
+    Ok(())
+}
+
+fn clamp_limit(limit: Option<u32>) -> i64 {
+    i64::from(limit.unwrap_or(DEFAULT_LIST).min(MAX_LIST))
+}
+
+/// Call-next's view of one locked candidate queue.
+struct Candidate {
+    queue_id: QueueId,
+    service_id: ServiceId,
+    policy: policy::QueuePolicy,
+    state: PolicyState,
+    sla_target_secs: u32,
+    weight: u8,
+    waiting: Vec<Waiting>,
+}
+
+/// How often call-next re-picks when its chosen ticket was cancelled or transferred between
+/// reading the heads and locking it. Each retry means another transaction changed a
+/// ticket of these queues, so running out is practically impossible; it is a safety net.
+const CALL_RETRIES: usize = 16;
+
+#[async_trait]
+impl Store for PostgresStore {
+    async fn health(&self) -> Result<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+
+    // ---- platform ---------------------------------------------------------------------
+
+    async fn create_tenant(&self, t: NewTenant, ctx: &AuditContext) -> Result<Tenant> {
+        let tenant = Tenant {
+            id: TenantId::new(),
+            slug: t.slug,
+            name: t.name,
+            default_locale: t.default_locale,
+            created_at: truncate_micros(ctx.at),
+        };
+        // The new tenant's own chain starts with its creation.
+        let mut tx = self.tenant_tx(tenant.id).await?;
+        sqlx::query(
+            "INSERT INTO tenants (id, slug, name, default_locale, created_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(tenant.id.0)
+        .bind(tenant.slug.as_str())
+        .bind(tenant.name.as_str())
+        .bind(tenant.default_locale.as_str())
+        .bind(tenant.created_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        audit_write(
+            &mut tx,
+            tenant.id,
+            "tenant.create",
+            tenant.id,
+            None,
+            Some(&tenant),
+            ctx,
+        )
+        .await?;
+        tx.commit().await.map_err(db)?;
+        Ok(tenant)
+    }
+
+    async fn tenant_by_slug(&self, slug: &TenantSlug) -> Result<Option<Tenant>> {
+        sqlx::query("SELECT * FROM tenants WHERE slug = $1")
+            .bind(slug.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?
+            .as_ref()
+            .map(rows::tenant)
+            .transpose()
+    }
+
+    async fn tenant(&self, id: TenantId) -> Result<Option<Tenant>> {
+        sqlx::query("SELECT * FROM tenants WHERE id = $1")
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?
+            .as_ref()
+            .map(rows::tenant)
+            .transpose()
+    }
+
+    async fn tenants(&self) -> Result<Vec<Tenant>> {
+        sqlx::query("SELECT * FROM tenants ORDER BY created_at, id")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?
+            .iter()
+            .map(rows::tenant)
+            .collect()
+    }
+
+    // ---- catalogue --------------------------------------------------------------------
+
+    async fn create_site(&self, tenant: TenantId, s: NewSite, ctx: &AuditContext) -> Result<Site> {
+        let site = Site {
+            id: SiteId::new(),
+            tenant_id: tenant,
+            name: s.name,
+            timezone: s.timezone,
+            locale: s.locale,
+            created_at: truncate_micros(ctx.at),
+        };
+        let mut tx = self.tenant_tx(tenant).await?;
+        sqlx::query(
+            "INSERT INTO sites (id, tenant_id, name, timezone, locale, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(site.id.0)
+        .bind(tenant.0)
+        .bind(site.name.as_str())
+        .bind(site.timezone.to_string())
+        .bind(site.locale.as_str())
+        .bind(site.created_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        audit_write(
+            &mut tx,
+            tenant,
+            "site.create",
+            site.id,
+            None,
+            Some(&site),
+            ctx,
+        )
+        .await?;
+        tx.commit().await.map_err(db)?;
+        Ok(site)
+    }
+
+    async fn sites(&self, tenant: TenantId) -> Result<Vec<Site>> {
+        let mut tx = self.tenant_tx(tenant).await?;
+        let rows = sqlx::query("SELECT * FROM sites WHERE tenant_id = $1 ORDER BY created_at, id")
+            .bind(tenant.0)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        rows.iter().map(rows::site).collect()
+    }
+
+    async fn site(&self, tenant: TenantId, id: SiteId) -> Result<Option<Site>> {
+        let mut tx = self.tenant_tx(tenant).await?;
+        let s = load_site(&mut tx, id).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(s)
+    }
+
+    async fn create_service(
+        &self,
+        tenant: TenantId,
+        s: NewService,
+        ctx: &AuditContext,
+    ) -> Result<Service> {
+        let mut tx = self.tenant_tx(tenant).await?;
+        load_site(&mut tx, s.site_id)
+            .await?
+            .ok_or(StoreError::NotFound("site"))?;
+        let service = Service {
+            id: ServiceId::new(),
+            tenant_id: tenant,
+            site_id: s.site_id,
+            name: s.name,
+            sla_target_secs: s.sla_target_secs,
+            expected_duration_secs: s.expected_duration_secs,
+            ewma_service_secs: f64::from(s.expected_duration_secs),
+            created_at: truncate_micros(ctx.at),
+        };
+        sqlx::query(
+            "INSERT INTO services (id, tenant_id, site_id, name, sla_target_secs, \
+             expected_duration_secs, ewma_service_secs, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(service.id.0)
+        .bind(tenant.0)
+        .bind(service.site_id.0)
+        .bind(service.name.as_str())
+        .bind(i64::from(service.sla_target_secs))
+        .bind(i64::from(service.expected_duration_secs))
+        .bind(service.ewma_service_secs)
+        .bind(service.created_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        audit_write(
+            &mut tx,
+            tenant,
+            "service.create",
+            service.id,
+            None,
+            Some(&service),
+            ctx,
+        )
+        .await?;
+        tx.commit().await.map_err(db)?;
+        Ok(service)
+    }
+
+    async fn services(&self, tenant: TenantId) -> Result<Vec<Service>> {
+        let mut tx = self.tenant_tx(tenant).await?;
+        let rows =
+            sqlx::query("SELECT * FROM services WHERE tenant_id = $1 ORDER BY created_at, id")
+                .bind(tenant.0)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        rows.iter().map(rows::service).collect()
+    }
+
+    async fn service(&self, tenant: TenantId, id: ServiceId) -> Result<Option<Service>> {
+        let mut tx = self.tenant_tx(tenant).await?;
+        let s = load_service(&mut tx, id).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(s)
+    }
+
+    async fn create_queue(
+        &self,
+        tenant: TenantId,
+        q: NewQueue,
+        ctx: &AuditContext,
+    ) -> Result<Queue> {
+        let mut tx = self.tenant_tx(tenant).await?;
+        let service = load_service(&mut tx, q.service_id)
+            .await?
+            .ok_or(StoreError::NotFound("service"))?;
+        let queue = Queue {
+            id: QueueId::new(),
+            tenant_id: tenant,
+            site_id: service.site_id,
+            service_id: service.id,
+            name: q.name,
+            prefix: q.prefix,
+            policy: q.policy,
+            status: QueueStatus::Open,
+            created_at: truncate_micros(ctx.at),
+        };
+        sqlx::query(
+            "INSERT INTO queues (id, tenant_id, site_id, service_id, name, prefix, policy, \
+             policy_state, status, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(queue.id.0)
+        .bind(tenant.0)
+        .bind(queue.site_id.0)
+        .bind(queue.service_id.0)
+        .bind(queue.name.as_str())
+        .bind(queue.prefix.as_str())
+        .bind(json(&queue.policy)?)
+        .bind(json(&PolicyState::default())?)
+        .bind(queue.status.as_str())
+        .bind(queue.created_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        audit_write(
+            &mut tx,
+            tenant,
+            "queue.create",
+            queue.id,
+            None,
+            Some(&queue),
+            ctx,
+        )
+        .await?;
+        tx.commit().await.map_err(db)?;
+        Ok(queue)
+    }
+
+    async fn queues(&self, tenant: TenantId) -> Result<Vec<Queue>> {
+        let mut tx = self.tenant_tx(tenant).await?;
+        let rows = sqlx::query("SELECT * FROM queues WHERE tenant_id = $1 ORDER BY created_at, id")
+            .bind(tenant.0)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        rows.iter().map(rows::queue).collect()
+    }
+
+    async fn queue(&self, tenant: TenantId, id: QueueId) -> Result<Option<Queue>> {
+        let mut tx = self.tenant_tx(tenant).await?;
+        let q = load_queue(&mut tx, id).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(q.map(|(q, _, _)| q))
+    }
+
+    async fn set_queue_status(
+        &self,
+        tenant: TenantId,
+        id: QueueId,
+        status: QueueStatus,
+        ctx: &AuditContext,
+    ) -> Result<Queue> {
+        let mut tx = self.tenant_tx(tenant).await?;
+        let before = sqlx::query("SELECT * FROM queues WHERE id = $1 FOR UPDATE")
+            .bind(id.0)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db)?
+            .as_ref()
+            .map(rows::queue)
+            .transpose()?
+            .ok_or(StoreError::NotFound("queue"))?;
+        let after = Queue {
+            status,
+            ..before.clone()
+        };
+        sqlx::query("UPDATE queues SET status = $2 WHERE id = $1")
+            .bind(id.0)
+            .bind(status.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        audit_write(
+            &mut tx,
+            tenant,
+            "queue.set_status",
+            id,
+            Some(&before),
+            Some(&after),
+            ctx,
+        )
+        .await?;
+        tx.commit().await.map_err(db)?;
+        Ok(after)
+    }
+
+    async fn create_counter(
+        &self,
+        tenant: TenantId,
+        c: NewCounter,
+        ctx: &AuditContext,
+    ) -> Result<Counter> {
+        let mut tx = self.tenant_tx(tenant).await?;
+        load_site(&mut tx, c.site_id)
+            .await?
+            .ok_or(StoreError::NotFound("site"))?;
+        let counter = Counter {
+            id: CounterId::new(),
+            tenant_id: tenant,
+            site_id: c.site_id,
+            name: c.name,
+            created_at: truncate_micros(ctx.at),
+        };
+        sqlx::query(
+            "INSERT INTO counters (id, tenant_id, site_id, name, created_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(counter.id.0)
+        .bind(tenant.0)
+        .bind(counter.site_id.0)
+        .bind(counter.name.as_str())
+        .bind(counter.created_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        audit_write(
+            &mut tx,
+            tenant,
+            "counter.create",
+            counter.id,
+            None,
+            Some(&counter),
+            ctx,
+        )
+        .await?;
+        tx.commit().await.map_err(db)?;
+        Ok(counter)
+    }
+
+    async fn counters(&self, tenant: TenantId) -> Result<Vec<Counter>> {
+        let mut tx = self.tenant_tx(tenant).await?;
+        let rows =
+            sqlx::query("SELECT * FROM counters WHERE tenant_id = $1 ORDER BY created_at, id")
+                .bind(tenant.0)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        rows.iter().map(rows::counter).collect()
+    }
+
+    async fn counter(&self, tenant: TenantId, id: CounterId) -> Result<Option<Counter>> {
+        let mut tx = self.tenant_tx(tenant).await?;
+        let c = load_counter(&mut tx, id).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(c)
+    }
+
+    async fn create_agent(
+        &self,
+        tenant: TenantId,
+        a: NewAgent,
+        ctx: &AuditContext,
+    ) -> Result<Agent> {
+        let mut tx = self.tenant_tx(tenant).await?;
+        load_site(&mut tx, a.site_id)
+            .await?
+            .ok_or(StoreError::NotFound("site"))?;
+        for s in &a.skills {
+            let service = load_service(&mut tx, s.service_id)
+                .await?
+                .ok_or(StoreError::NotFound("service"))?;
+            if service.site_id != a.site_id {
+                return Err(StoreError::Invalid(
+                    "a skill names a service of another site".into(),
+                ));
+            }
+        }
+        let agent = Agent {
+            id: AgentId::new(),
+            tenant_id: tenant,
+            site_id: a.site_id,
+            user_id: a.user_id,
+            name: a.name,
+            skills: a.skills,
+            status: AgentStatus::Available,
+            created_at: truncate_micros(ctx.at),
+        };
+        sqlx::query(
+            "INSERT INTO agents (id, tenant_id, site_id, user_id, name, status, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(agent.id.0)
+        .bind(tenant.0)
+        .bind(agent.site_id.0)
+        .bind(agent.user_id.map(|u| u.0))
+        .bind(agent.name.as_str())
+        .bind(agent.status.as_str())
+        .bind(agent.created_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        for (i, s) in agent.skills.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO agent_skills (tenant_id, agent_id, service_id, weight, position) \
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(tenant.0)
+            .bind(agent.id.0)
+            .bind(s.service_id.0)
+            .bind(i16::from(s.weight))
+            .bind(i as i32)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        }
+        audit_write(
+            &mut tx,
+            tenant,
+            "agent.create",
+            agent.id,
+            None,
+            Some(&agent),
+            ctx,
+        )
+        .await?;
+        tx.commit().await.map_err(db)?;
+        Ok(agent)
+    }
+
+    async fn agents(&self, tenant: TenantId) -> Result<Vec<Agent>> {
+        let mut tx = self.tenant_tx(tenant).await?;
+        let agents =
+            sqlx::query("SELECT * FROM agents WHERE tenant_id = $1 ORDER BY created_at, id")
+                .bind(tenant.0)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db)?
+                .iter()
+                .map(rows::agent)
+                .collect::<Result<Vec<_>>>()?;
+        let agents = with_skills(&mut tx, agents).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(agents)
+    }
+
+    async fn agent(&self, tenant: TenantId, id: AgentId) -> Result<Option<Agent>> {
+        let mut tx = self.tenant_tx(tenant).await?;
+        let a = load_agent(&mut tx, id, false).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(a)
+    }
+
+    async fn agent_by_user(&self, tenant: TenantId, user: UserId) -> Result<Option<Agent>> {
+        let mut tx = self.tenant_tx(tenant).await?;
+        let agents =
+            sqlx::query("SELECT * FROM agents WHERE user_id = $1 ORDER BY created_at, id LIMIT 1")
+                .bind(user.0)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db)?
+                .iter()
+                .map(rows::agent)
+                .collect::<Result<Vec<_>>>()?;
+        let a = with_skills(&mut tx, agents).await?.pop();
+        tx.commit().await.map_err(db)?;
+        Ok(a)
+    }
+
+    async fn set_agent_status(
+        &self,
+        tenant: TenantId,
+        id: AgentId,
+        status: AgentStatus,
+        ctx: &AuditContext,
+    ) -> Result<Agent> {
+        let mut tx = self.tenant_tx(tenant).await?;
+        let before = load_agent(&mut tx, id, true)
+            .await?
+            .ok_or(StoreError::NotFound("agent"))?;
+        let after = Agent {
+            status,
+            ..before.clone()
+        };
+        sqlx::query("UPDATE agents SET status = $2 WHERE id = $1")
+            .bind(id.0)
+            .bind(status.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        audit_write(
+            &mut tx,
+            tenant,
+            "agent.set_status",
+            id,
+            Some(&before),
+            Some(&after),
+            ctx,
+        )
+        .await?;
+        tx.commit().await.map_err(db)?;
+        Ok(after)
+    }
+
+    // ---- tickets ----------------------------------------------------------------------
+
+    async fn issue_ticket(
+        &self,
+        tenant: TenantId,
+        req: IssueTicket,
+        ctx: &AuditContext,
+    ) -> Result<Ticket> {
+        let at = truncate_micros(ctx.at);
+        let mut tx = self.tenant_tx(tenant).await?;
+        let row = sqlx::query(
+            "SELECT q.*, s.timezone AS site_timezone FROM queues q \
+             JOIN sites s ON s.id = q.site_id WHERE q.service_id = $1",
+        )
+        .bind(req.service_id.0)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db)?;
+        let Some(row) = row else {
+            return Err(match load_service(&mut tx, req.service_id).await? {
+                Some(_) => StoreError::NotFound("queue"),
+                None => StoreError::NotFound("service"),
+            });
+        };
+        let (queue, _, tz) = queue_with_tz(&row)?;
+        if queue.status != QueueStatus::Open {
+            return Err(StoreError::QueueClosed);
+        }
+        let contact_id = match &req.contact {
+            Some(c) => Some(upsert_contact(&mut tx, tenant, c, at).await?),
+            None => None,
+        };
+        let t = new_ticket(
+            &mut tx,
+            &queue,
+            tz,
+            req.priority,
+            req.channel,
+            contact_id,
+            at,
+            at,
+        )
+        .await?;
+        insert_ticket(&mut tx, &t).await?;
+        insert_event(&mut tx, &ticket::issued_event(&t, &ctx.actor)).await?;
+        audit_write(&mut tx, tenant, "ticket.issue", t.id, None, Some(&t), ctx).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(t)
+    }
+
+    async fn ticket(&self, tenant: TenantId, id: TicketId) -> Result<Option<Ticket>> {
+        let mut tx = self.tenant_tx(tenant).await?;
+        let t = load_ticket(&mut tx, id, false).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(t)
+    }
+
+    async fn tickets(&self, tenant: TenantId, filter: &TicketFilter) -> Result<Vec<Ticket>> {
+        let mut tx = self.tenant_tx(tenant).await?;
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            ticket_cols!(),
+            " FROM tickets WHERE tenant_id = $1 AND ($2::text IS NULL OR status = $2) \
+             AND ($3::uuid IS NULL OR queue_id = $3) ORDER BY created_at DESC, id DESC LIMIT $4"
+        ))
+        .bind(tenant.0)
+        .bind(filter.status.map(|s| s.as_str()))
+        .bind(filter.queue_id.map(|q| q.0))
+        .bind(clamp_limit(filter.limit))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        rows.iter().map(rows::ticket).collect()
+    }
+
+    async fn ticket_events(&self, tenant: TenantId, id: TicketId) -> Result<Vec<TicketEvent>> {
+        let mut tx = self.tenant_tx(tenant).await?;
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            event_cols!(),
+            " FROM ticket_events WHERE ticket_id = $1 ORDER BY position"
+        ))
+        .bind(id.0)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        rows.iter()
+            .map(|r| rows::event(r).map(|(_, e)| e))
+            .collect()
+    }
+
+    async fn ticket_event_feed(
+        &self,
+        tenant: TenantId,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<(i64, TicketEvent)>> {
+        let mut tx = self.tenant_tx(tenant).await?;
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            event_cols!(),
+            " FROM ticket_events WHERE tenant_id = $1 AND position > $2 ORDER BY position LIMIT $3"
+        ))
+        .bind(tenant.0)
+        .bind(after)
+        .bind(i64::from(limit.min(MAX_LIST)))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        rows.iter().map(rows::event).collect()
+    }
+
+    async fn call_next(
+        &self,
+        tenant: TenantId,
+        agent_id: AgentId,
+        counter_id: CounterId,
+        ctx: &AuditContext,
+    ) -> Result<Option<Ticket>> {
+        let at = truncate_micros(ctx.at);
+        let mut tx = self.tenant_tx(tenant).await?;
+        let agent = load_agent(&mut tx, agent_id, false)
+            .await?
+            .ok_or(StoreError::NotFound("agent"))?;
+        let counter = load_counter(&mut tx, counter_id)
+            .await?
+            .ok_or(StoreError::NotFound("counter"))?;
+        if counter.site_id != agent.site_id {
+            return Err(StoreError::Invalid(
+                "the counter is not at the agent's site".into(),
+            ));
+        }
+        let skilled: Vec<uuid::Uuid> = agent
+            .skills
+            .iter()
+            .filter(|s| s.weight > 0)
+            .map(|s| s.service_id.0)
+            .collect();
+        // Lock the candidate queues in a fixed (id) order; see the crate docs for why this
+        // waits instead of skipping.
+        let queue_rows = sqlx::query(
+            "SELECT q.id, q.service_id, q.policy, q.policy_state, s.sla_target_secs \
+             FROM queues q JOIN services s ON s.id = q.service_id \
+             WHERE q.site_id = $1 AND q.status IN ('open', 'paused') AND q.service_id = ANY($2) \
+             ORDER BY q.id FOR UPDATE OF q",
+        )
+        .bind(agent.site_id.0)
+        .bind(&skilled)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db)?;
+        if queue_rows.is_empty() {
+            tx.commit().await.map_err(db)?;
+            return Ok(None);
+        }
+        let mut candidates = Vec::with_capacity(queue_rows.len());
+        for r in &queue_rows {
+            let service_id: ServiceId =
+                r.try_get::<uuid::Uuid, _>("service_id").map_err(db)?.into();
+            let sla: i64 = r.try_get("sla_target_secs").map_err(db)?;
+            let policy: serde_json::Value = r.try_get("policy").map_err(db)?;
+            candidates.push(Candidate {
+                queue_id: r.try_get::<uuid::Uuid, _>("id").map_err(db)?.into(),
+                service_id,
+                policy: serde_json::from_value(policy)
+                    .map_err(|e| StoreError::Backend(format!("corrupt policy: {e}")))?,
+                state: rows::policy_state(r)?,
+                sla_target_secs: u32::try_from(sla).unwrap_or(u32::MAX),
+                weight: agent.weight_for(service_id).unwrap_or(0),
+                waiting: Vec::new(),
+            });
+        }
+        let queue_ids: Vec<uuid::Uuid> = candidates.iter().map(|c| c.queue_id.0).collect();
+
+        for _ in 0..CALL_RETRIES {
+            // Only the head of each class: FIFO within a class is the rule, so the policy
+            // never needs more than the first ticket of each (queue, priority).
+            let heads = sqlx::query(
+                "SELECT DISTINCT ON (queue_id, priority) id, queue_id, priority, arrived_at, seq \
+                 FROM tickets WHERE queue_id = ANY($1) AND status = 'waiting' \
+                 ORDER BY queue_id, priority, arrived_at, seq",
+            )
+            .bind(&queue_ids)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db)?;
+            for c in &mut candidates {
+                c.waiting.clear();
+            }
+            for r in &heads {
+                let q: QueueId = r.try_get::<uuid::Uuid, _>("queue_id").map_err(db)?.into();
+                let Some(c) = candidates.iter_mut().find(|c| c.queue_id == q) else {
+                    continue;
+                };
+                let class: i16 = r.try_get("priority").map_err(db)?;
+                let seq: i64 = r.try_get("seq").map_err(db)?;
+                c.waiting.push(Waiting {
+                    id: r.try_get::<uuid::Uuid, _>("id").map_err(db)?.into(),
+                    class: class as u8,
+                    arrived_at: r.try_get("arrived_at").map_err(db)?,
+                    seq: seq as u32,
+                    sla_target_secs: c.sla_target_secs,
+                });
+            }
+            let views: Vec<QueueView<'_>> = candidates
+                .iter()
+                .filter(|c| !c.waiting.is_empty())
+                .map(|c| QueueView {
+                    queue_id: c.queue_id,
+                    service_id: c.service_id,
+                    policy: &c.policy,
+                    state: &c.state,
+                    waiting: &c.waiting,
+                    skill_weight: c.weight,
+                })
+                .collect();
+            let Some(pick) = policy::pick(&views, at) else {
+                tx.commit().await.map_err(db)?;
+                return Ok(None);
+            };
+            // Cancel and transfer lock only the ticket: re-check it is still waiting.
+            let Some(r) = sqlx::query(concat!(
+                "SELECT ",
+                ticket_cols!(),
+                " FROM tickets WHERE id = $1 AND status = 'waiting' FOR UPDATE"
+            ))
+            .bind(pick.ticket_id.0)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db)?
+            else {
+                continue;
+            };
+            let before = rows::ticket(&r)?;
+            let (called, event) = ticket::call(&before, agent.id, counter.id, &ctx.actor, at)?;
+            update_ticket(&mut tx, &called).await?;
+            sqlx::query("UPDATE queues SET policy_state = $2 WHERE id = $1")
+                .bind(pick.queue_id.0)
+                .bind(json(&pick.new_state)?)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+            insert_event(&mut tx, &event).await?;
+            sqlx::query("UPDATE agents SET status = 'serving' WHERE id = $1")
+                .bind(agent.id.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+            audit_write(
+                &mut tx,
+                tenant,
+                "ticket.call",
+                called.id,
+                Some(&before),
+                Some(&called),
+                ctx,
+            )
+            .await?;
+            tx.commit().await.map_err(db)?;
+            return Ok(Some(called));
+        }
+        Err(StoreError::Backend(
+            "call-next kept losing its pick to concurrent changes".into(),
+        ))
+    }
+
+    async fn transition(
+        &self,
+        tenant: TenantId,
+        id: TicketId,
+        action: TicketAction,
+        ctx: &AuditContext,
+    ) -> Result<Transitioned> {
+        let at = truncate_micros(ctx.at);
+        let mut tx = self.tenant_tx(tenant).await?;
+        let before = load_ticket(&mut tx, id, true)
+            .await?
+            .ok_or(StoreError::NotFound("ticket"))?;
+        let (mut after, event) = ticket::apply(&before, &action, &ctx.actor, at)?;
+        let mut created = None;
+        match &action {
+            TicketAction::Close => {
+                if let Some(observed) = after.service_secs() {
+                    let ewma: f64 = sqlx::query_scalar(
+                        "SELECT ewma_service_secs FROM services WHERE id = $1 FOR UPDATE",
+                    )
+                    .bind(after.service_id.0)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                    sqlx::query("UPDATE services SET ewma_service_secs = $2 WHERE id = $1")
+                        .bind(after.service_id.0)
+                        .bind(eta::ewma_update(ewma, observed))
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db)?;
+                }
+            }
+            TicketAction::Transfer {
+                to_queue_id,
+                keep_position,
+            } => {
+                let (target, _, tz) = load_queue(&mut tx, *to_queue_id)
+                    .await?
+                    .ok_or(StoreError::NotFound("queue"))?;
+                if target.site_id != before.site_id {
+                    return Err(StoreError::Invalid(
+                        "cannot transfer to a queue of another site".into(),
+                    ));
+                }
+                if target.id == before.queue_id {
+                    return Err(StoreError::Invalid(
+                        "cannot transfer a ticket to its own queue".into(),
+                    ));
+                }
+                let arrived_at = if *keep_position {
+                    before.arrived_at
+                } else {
+                    at
+                };
+                let mut new = new_ticket(
+                    &mut tx,
+                    &target,
+                    tz,
+                    before.priority,
+                    before.channel,
+                    before.contact_id,
+                    arrived_at,
+                    at,
+                )
+                .await?;
+                new.transferred_from = Some(before.id);
+                after.transferred_to = Some(new.id);
+                insert_ticket(&mut tx, &new).await?;
+                created = Some(new);
+            }
+            _ => {}
+        }
+        update_ticket(&mut tx, &after).await?;
+        insert_event(&mut tx, &event).await?;
+        if let Some(new) = &created {
+            insert_event(&mut tx, &ticket::issued_event(new, &ctx.actor)).await?;
+        }
+        if matches!(
+            action,
+            TicketAction::Close | TicketAction::NoShow | TicketAction::Transfer { .. }
+        ) {
+            release_agent(&mut tx, before.agent_id).await?;
+        }
+        let action_name = format!("ticket.{}", action.name());
+        audit_write(
+            &mut tx,
+            tenant,
+            &action_name,
+            after.id,
+            Some(&before),
+            Some(&after),
+            ctx,
+        )
+        .await?;
+        if let Some(new) = &created {
+            audit_write(
+                &mut tx,
+                tenant,
+                "ticket.issue",
+                new.id,
+                None,
+                Some(new),
+                ctx,
+            )
+            .await?;
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(Transitioned {
+            ticket: after,
+            created,
+        })
+    }
+
+    async fn queue_snapshot(&self, tenant: TenantId, id: QueueId) -> Result<Option<QueueSnapshot>> {
+        let mut tx = self.tenant_snapshot(tenant).await?;
+        let Some((queue, policy_state, _)) = load_queue(&mut tx, id).await? else {
+            tx.commit().await.map_err(db)?;
+            return Ok(None);
+        };
+        let service = load_service(&mut tx, queue.service_id)
+            .await?
+            .ok_or(StoreError::NotFound("service"))?;
+        let waiting = sqlx::query(concat!(
+            "SELECT ",
+            ticket_cols!(),
+            " FROM tickets WHERE queue_id = $1 AND status = 'waiting' ORDER BY arrived_at, seq"
+        ))
+        .bind(id.0)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db)?
+        .iter()
+        .map(rows::ticket)
+        .collect::<Result<Vec<_>>>()?;
+        let serving = sqlx::query(concat!(
+            "SELECT ",
+            ticket_cols!(),
+            " FROM tickets WHERE queue_id = $1 \
+              AND status IN ('called', 'recalled', 'serving', 'paused') \
+             ORDER BY called_at, arrived_at, seq"
+        ))
+        .bind(id.0)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db)?
+        .iter()
+        .map(rows::ticket)
+        .collect::<Result<Vec<_>>>()?;
+        let agents_serving = agents_serving(&mut tx, service.id).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(Some(QueueSnapshot {
+            queue,
+            service,
+            policy_state,
+            waiting,
+            serving,
+            agents_serving,
+        }))
+    }
+
+    async fn position_inputs(&self, tenant: TenantId, t: &Ticket) -> Result<PositionInputs> {
+        let mut tx = self.tenant_snapshot(tenant).await?;
+        let (queue, policy_state, _) = load_queue(&mut tx, t.queue_id)
+            .await?
+            .ok_or(StoreError::NotFound("queue"))?;
+        let service = load_service(&mut tx, queue.service_id)
+            .await?
+            .ok_or(StoreError::NotFound("service"))?;
+        let counts: Vec<(i16, i64)> = sqlx::query_as(
+            "SELECT priority, count(*) FROM tickets WHERE queue_id = $1 AND status = 'waiting' \
+             GROUP BY priority",
+        )
+        .bind(queue.id.0)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db)?;
+        let ahead: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM tickets WHERE queue_id = $1 AND status = 'waiting' \
+             AND priority = $2 AND (arrived_at, seq) < ($3, $4)",
+        )
+        .bind(queue.id.0)
+        .bind(i16::from(t.priority))
+        .bind(t.arrived_at)
+        .bind(i64::from(t.seq))
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db)?;
+        let agents_serving = agents_serving(&mut tx, service.id).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(PositionInputs {
+            policy: queue.policy,
+            policy_state,
+            totals: counts
+                .into_iter()
+                .map(|(p, n)| (p as u8, n as u32))
+                .collect(),
+            ahead_in_class: ahead as u32,
+            ewma_service_secs: service.ewma_service_secs,
+            agents_serving,
+        })
+    }
+
+    async fn last_seq(&self, tenant: TenantId, queue: QueueId, day: NaiveDate) -> Result<u32> {
+        let mut tx = self.tenant_tx(tenant).await?;
+        let seq: Option<i64> = sqlx::query_scalar(
+            "SELECT last_seq FROM queue_day_counters WHERE queue_id = $1 AND local_date = $2",
+        )
+        .bind(queue.0)
+        .bind(day)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok(seq.unwrap_or(0) as u32)
+    }
+
+    // ---- users and credentials --------------------------------------------------------
+
+    async fn create_user(&self, u: NewUser, ctx: &AuditContext) -> Result<User> {
+        let user = User {
+            id: UserId::new(),
+            tenant_id: u.tenant_id,
+            email: u.email,
+            role: u.role,
+            site_id: u.site_id,
+            created_at: truncate_micros(ctx.at),
+        };
+        let Some(tenant) = user.tenant_id else {
+            // Platform staff: no tenant, so no tenant chain to audit in, and no
+            // app.tenant_id that the policy could admit the row under.
+            if user.role != Role::SuperAdmin {
+                return Err(StoreError::Invalid(
+                    "only super admins belong to no tenant".into(),
+                ));
+            }
+            if user.site_id.is_some() {
+                return Err(StoreError::Invalid("a super admin has no site".into()));
+            }
+            sqlx::query("SELECT sq_create_platform_user($1, $2, $3, $4)")
+                .bind(user.id.0)
+                .bind(user.email.as_str())
+                .bind(&u.password_hash)
+                .bind(user.created_at)
+                .execute(&self.pool)
+                .await
+                .map_err(db)?;
+            return Ok(user);
+        };
+        let mut tx = self.tenant_tx(tenant).await?;
+        if let Some(site) = user.site_id {
+            load_site(&mut tx, site)
+                .await?
+                .ok_or(StoreError::NotFound("site"))?;
+        }
+        sqlx::query(
+            "INSERT INTO users (id, tenant_id, email, password_hash, role, site_id, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(user.id.0)
+        .bind(tenant.0)
+        .bind(user.email.as_str())
+        .bind(&u.password_hash)
+        .bind(user.role.as_str())
+        .bind(user.site_id.map(|s| s.0))
+        .bind(user.created_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        audit_write(
+            &mut tx,
+            tenant,
+            "user.create",
+            user.id,
+            None,
+            Some(&user),
+            ctx,
+        )
+        .await?;
+        tx.commit().await.map_err(db)?;
+        Ok(user)
+    }
+
+    async fn user_by_email(&self, email: &Email) -> Result<Option<UserRecord>> {
+        let Some(r) = sqlx::query("SELECT * FROM sq_user_by_email($1)")
+            .bind(email.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(UserRecord {
+            user: rows::user(&r)?,
+            password_hash: r.try_get("password_hash").map_err(db)?,
+        }))
+    }
+
+    async fn user(&self, id: UserId) -> Result<Option<User>> {
+        sqlx::query("SELECT * FROM sq_user_by_id($1)")
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?
+            .as_ref()
+            .map(rows::user)
+            .transpose()
+    }
+
+    async fn store_refresh_token(&self, t: NewRefreshToken) -> Result<()> {
+        sqlx::query("SELECT sq_store_refresh_token($1, $2, $3, $4)")
+            .bind(&t.token_hash)
+            .bind(t.user_id.0)
+            .bind(t.family)
+            .bind(truncate_micros(t.expires_at))
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+
+    async fn rotate_refresh_token(
+        &self,
+        old_hash: &str,
+        new_hash: &str,
+        new_expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<RefreshOutcome> {
+        let (outcome, user_id): (String, Option<uuid::Uuid>) = sqlx::query_as(
+            "SELECT r_outcome, r_user_id FROM sq_rotate_refresh_token($1, $2, $3, $4)",
+        )
+        .bind(old_hash)
+        .bind(new_hash)
+        .bind(truncate_micros(new_expires_at))
+        .bind(truncate_micros(now))
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(match (outcome.as_str(), user_id) {
+            ("rotated", Some(u)) => RefreshOutcome::Rotated { user_id: u.into() },
+            ("reused", _) => RefreshOutcome::Reused,
+            ("expired", _) => RefreshOutcome::Expired,
+            ("unknown", _) => RefreshOutcome::Unknown,
+            (o, _) => {
+                return Err(StoreError::Backend(format!(
+                    "unexpected rotation outcome {o}"
+                )));
+            }
+        })
+    }
+
+    async fn create_api_key(
+        &self,
+        tenant: TenantId,
+        k: NewApiKey,
+        ctx: &AuditContext,
+    ) -> Result<ApiKey> {
+        let key = ApiKey {
+            id: ApiKeyId::new(),
+            tenant_id: tenant,
+            name: k.name,
+            prefix: k.prefix,
+            scopes: k.scopes,
+            created_at: truncate_micros(ctx.at),
+            revoked_at: None,
+        };
+        let scopes: Vec<&str> = key.scopes.iter().map(|s| s.as_str()).collect();
+        let mut tx = self.tenant_tx(tenant).await?;
+        sqlx::query(
+            "INSERT INTO api_keys (id, tenant_id, name, prefix, key_hash, scopes, created_by, \
+             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(key.id.0)
+        .bind(tenant.0)
+        .bind(key.name.as_str())
+        .bind(&key.prefix)
+        .bind(&k.key_hash)
+        .bind(&scopes)
+        .bind(k.created_by.map(|u| u.0))
+        .bind(key.created_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        // Never the key nor its hash.
+        let after = serde_json::json!({
+            "id": key.id,
+            "tenant_id": tenant,
+            "name": key.name,
+            "prefix": key.prefix,
+            "scopes": key.scopes,
+            "created_by": k.created_by,
+            "created_at": key.created_at,
+        });
+        audit_write(
+            &mut tx,
+            tenant,
+            "api_key.create",
+            key.id,
+            None,
+            Some(&after),
+            ctx,
+        )
+        .await?;
+        tx.commit().await.map_err(db)?;
+        Ok(key)
+    }
+
+    async fn api_keys(&self, tenant: TenantId) -> Result<Vec<ApiKey>> {
+        let mut tx = self.tenant_tx(tenant).await?;
+        let rows = sqlx::query(
+            "SELECT id, tenant_id, name, prefix, scopes, created_at, revoked_at FROM api_keys \
+             WHERE tenant_id = $1 ORDER BY created_at, id",
+        )
+        .bind(tenant.0)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        rows.iter().map(rows::api_key).collect()
+    }
+
+    async fn api_key_by_hash(&self, key_hash: &str) -> Result<Option<ApiKey>> {
+        sqlx::query("SELECT * FROM sq_api_key_by_hash($1)")
+            .bind(key_hash)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?
+            .as_ref()
+            .map(rows::api_key)
+            .transpose()
+    }
+
+    // ---- audit ------------------------------------------------------------------------
+
+    async fn audit_log(&self, tenant: TenantId) -> Result<Vec<AuditRecord>> {
+        let mut tx = self.tenant_snapshot(tenant).await?;
+        let rows = sqlx::query("SELECT * FROM audit_log WHERE tenant_id = $1 ORDER BY seq")
+            .bind(tenant.0)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        rows.iter().map(rows::audit).collect()
+    }
+}
