@@ -204,7 +204,10 @@ mod tests {
         let mut out = String::new();
         let mut rest = s.trim_start();
         loop {
-            assert!(rest.starts_with('"'), "expected a string literal at {rest:?}");
+            assert!(
+                rest.starts_with('"'),
+                "expected a string literal at {rest:?}"
+            );
             let bytes = rest.as_bytes();
             let mut i = 1;
             while bytes[i] != b'"' {
