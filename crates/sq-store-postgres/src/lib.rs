@@ -75,7 +75,7 @@ use sq_domain::ticket::{self, Ticket, TicketAction, TicketEvent, TicketStatus};
 use sq_domain::*;
 use sq_store::*;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
-use sqlx::{Connection, Executor, PgConnection, PgPool, Postgres, Row, Transaction};
+use sqlx::{Executor, PgConnection, PgPool, Postgres, Row, Transaction};
 use std::collections::BTreeMap;
 use std::str::FromStr;
 
@@ -111,12 +111,16 @@ impl PostgresStore {
         app_url: Option<&str>,
     ) -> Result<PostgresStore, StoreError> {
         let admin = PgConnectOptions::from_str(admin_url).map_err(db)?;
-        let mut conn = PgConnection::connect_with(&admin).await.map_err(db)?;
-        MIGRATOR
-            .run(&mut conn)
+        // A one-connection pool rather than a bare connection: `Migrator::run` on
+        // `&mut PgConnection` makes this future not `Send` (sqlx's `Acquire` lifetimes).
+        let owner = PgPoolOptions::new()
+            .max_connections(1)
+            .connect_with(admin.clone())
             .await
-            .map_err(|e| StoreError::Backend(format!("migrations: {e}")))?;
-        conn.close().await.map_err(db)?;
+            .map_err(db)?;
+        let migrated = MIGRATOR.run(&owner).await;
+        owner.close().await;
+        migrated.map_err(|e| StoreError::Backend(format!("migrations: {e}")))?;
 
         let options = PgPoolOptions::new().max_connections(POOL_SIZE);
         let pool = match app_url {

@@ -1,0 +1,544 @@
+//! What is specific to the PostgreSQL backend: how it connects, concurrency under row
+//! locks, jsonb and timestamp round trips, and isolation seen through the `Store` API.
+//! The backend-agnostic rules are in the shared contract suite (tests/contract.rs).
+
+mod common;
+
+use chrono::Duration;
+use common::*;
+use sq_domain::audit;
+use sq_domain::model::QueueStatus;
+use sq_domain::ticket::{TicketAction, TicketStatus};
+use sq_domain::*;
+use sq_store::*;
+use sq_store_postgres::PostgresStore;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+fn issue(service: ServiceId) -> IssueTicket {
+    IssueTicket {
+        service_id: service,
+        channel: Channel::Kiosk,
+        priority: 0,
+        contact: None,
+    }
+}
+
+#[tokio::test]
+async fn connects_with_a_separate_app_login() {
+    let Some(db) = TestDb::new().await else {
+        return;
+    };
+    let app_url = with_database(&db.url.replace("postgres@", "smartqueue_app@"), &db.name);
+    let store = PostgresStore::connect_with(&db.url, Some(&app_url))
+        .await
+        .expect("connect with the app login");
+    let s = seed(&store, "split").await;
+    assert_eq!(
+        store.ticket(s.tenant.id, s.ticket.id).await.unwrap(),
+        Some(s.ticket)
+    );
+    assert_eq!(
+        audit::verify(&store.audit_log(s.tenant.id).await.unwrap()),
+        Ok(9)
+    );
+}
+
+#[tokio::test]
+async fn refuses_an_app_pool_that_would_bypass_rls() {
+    let Some(db) = TestDb::new().await else {
+        return;
+    };
+    // The admin URL is a superuser here: fine for migrating, not for the app pool.
+    let err = PostgresStore::connect_with(&db.url, Some(&db.url))
+        .await
+        .expect_err("a superuser app pool is refused");
+    assert!(matches!(err, StoreError::Backend(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn migrations_are_idempotent_and_safe_to_run_concurrently() {
+    let Some(_) = admin_url() else {
+        return;
+    };
+    // Many databases of one cluster migrating at once race on the cluster-wide role.
+    let dbs = futures_join(8).await;
+    // Connecting again applies nothing new.
+    let again = PostgresStore::connect(&dbs[0].url)
+        .await
+        .expect("reconnect");
+    again.health().await.unwrap();
+}
+
+async fn futures_join(n: usize) -> Vec<TestDb> {
+    let handles: Vec<_> = (0..n)
+        .map(|_| tokio::spawn(async { TestDb::new().await.unwrap() }))
+        .collect();
+    let mut out = Vec::new();
+    for h in handles {
+        out.push(h.await.unwrap());
+    }
+    out
+}
+
+#[tokio::test]
+async fn audit_chain_survives_jsonb_key_reordering() {
+    let Some(db) = TestDb::new().await else {
+        return;
+    };
+    let s = seed(db.store.as_ref(), "audit").await;
+    let log = db.store.audit_log(s.tenant.id).await.unwrap();
+    let actions: Vec<&str> = log.iter().map(|r| r.entry.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        [
+            "tenant.create",
+            "site.create",
+            "service.create",
+            "queue.create",
+            "counter.create",
+            "user.create",
+            "agent.create",
+            "ticket.issue",
+            "api_key.create"
+        ]
+    );
+    assert_eq!(audit::verify(&log), Ok(log.len()));
+
+    // jsonb really does store keys in another order (shorter keys first)...
+    let mut admin = db.admin().await;
+    let stored: String =
+        sqlx::query_scalar("SELECT after::text FROM audit_log WHERE action = 'ticket.issue'")
+            .fetch_one(&mut admin)
+            .await
+            .unwrap();
+    let read = log
+        .iter()
+        .find(|r| r.entry.action == "ticket.issue")
+        .unwrap();
+    let compact = read.entry.after.as_ref().unwrap().to_string();
+    assert!(stored.starts_with("{\"id\""), "{stored}");
+    assert!(compact.starts_with("{\"agent_id\""), "{compact}");
+    // ...and what is hashed is serde_json's key-sorted compact form of the value read back.
+    assert_eq!(
+        read.hash,
+        audit::chain_hash(&read.prev_hash, read.seq, read.id, &read.entry)
+    );
+
+    // Numbers keep their value through jsonb's numeric, so they re-serialise identically.
+    for v in [
+        serde_json::json!(0.1 + 0.2),
+        serde_json::json!(1e300),
+        serde_json::json!(1e-7),
+        serde_json::json!(300.0),
+        serde_json::json!(252.4),
+        serde_json::json!(u64::MAX),
+        serde_json::json!(i64::MIN),
+        serde_json::json!({"b": [1, {"z": null, "a": "é\"\\"}], "a": true, "aa": 2.5}),
+    ] {
+        let back: serde_json::Value = sqlx::query_scalar("SELECT $1::jsonb")
+            .bind(&v)
+            .fetch_one(&mut admin)
+            .await
+            .unwrap();
+        assert_eq!(back.to_string(), v.to_string());
+    }
+
+    // Tampering is detected on the rows as read back.
+    sqlx::query(
+        "UPDATE audit_log SET after = jsonb_set(after, '{name}', '\"Evil\"') \
+         WHERE action = 'site.create'",
+    )
+    .execute(&mut admin)
+    .await
+    .unwrap();
+    let log = db.store.audit_log(s.tenant.id).await.unwrap();
+    assert!(matches!(
+        audit::verify(&log),
+        Err(audit::BrokenLink::Altered { seq: 2, .. })
+    ));
+}
+
+#[tokio::test]
+async fn timestamps_round_trip_exactly() {
+    let Some(db) = TestDb::new().await else {
+        return;
+    };
+    let s = seed(db.store.as_ref(), "clock").await;
+    let odd = at(9, 30) + Duration::nanoseconds(123_456_789);
+    let t = db
+        .store
+        .issue_ticket(s.tenant.id, issue(s.service.id), &ctx(odd))
+        .await
+        .unwrap();
+    assert_eq!(t.created_at, audit::truncate_micros(odd));
+    assert_eq!(db.store.ticket(s.tenant.id, t.id).await.unwrap(), Some(t));
+    let log = db.store.audit_log(s.tenant.id).await.unwrap();
+    assert_eq!(audit::verify(&log), Ok(log.len()));
+}
+
+#[tokio::test]
+async fn concurrent_issues_number_without_gaps_or_repeats() {
+    let Some(db) = TestDb::new().await else {
+        return;
+    };
+    let s = seed(db.store.as_ref(), "rush").await;
+    let n = 40;
+    let handles: Vec<_> = (0..n)
+        .map(|_| {
+            let store = db.store.clone();
+            let (tenant, service) = (s.tenant.id, s.service.id);
+            tokio::spawn(async move {
+                store
+                    .issue_ticket(tenant, issue(service), &ctx(at(9, 0)))
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut seqs = BTreeSet::new();
+    for h in handles {
+        let t = h.await.unwrap();
+        assert_eq!(t.number, format!("A{:03}", t.seq));
+        assert!(seqs.insert(t.seq), "repeated number {}", t.number);
+    }
+    // The seed issued #1 at 08:00 the same local day.
+    assert_eq!(seqs, (2..=n + 1).collect());
+    let day = numbering::local_day(at(9, 0), s.site.timezone);
+    assert_eq!(
+        db.store
+            .last_seq(s.tenant.id, s.queue.id, day)
+            .await
+            .unwrap(),
+        n + 1
+    );
+    let log = db.store.audit_log(s.tenant.id).await.unwrap();
+    assert_eq!(audit::verify(&log), Ok(log.len()));
+}
+
+#[tokio::test]
+async fn concurrent_rotations_of_one_token_rotate_exactly_once() {
+    let Some(db) = TestDb::new().await else {
+        return;
+    };
+    let s = seed(db.store.as_ref(), "tokens").await;
+    let now = at(9, 0);
+    db.store
+        .store_refresh_token(NewRefreshToken {
+            token_hash: "old".into(),
+            user_id: s.user.id,
+            family: uuid::Uuid::now_v7(),
+            expires_at: now + Duration::days(30),
+        })
+        .await
+        .unwrap();
+    let handles: Vec<_> = (0..8)
+        .map(|i| {
+            let store = db.store.clone();
+            tokio::spawn(async move {
+                let new = format!("new-{i}");
+                let o = store
+                    .rotate_refresh_token("old", &new, now + Duration::days(30), now)
+                    .await
+                    .unwrap();
+                (new, o)
+            })
+        })
+        .collect();
+    let mut winners = Vec::new();
+    for h in handles {
+        let (new, o) = h.await.unwrap();
+        match o {
+            RefreshOutcome::Rotated { user_id } => {
+                assert_eq!(user_id, s.user.id);
+                winners.push(new);
+            }
+            RefreshOutcome::Reused => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(winners.len(), 1, "exactly one rotation wins");
+    // The losers replayed a used token: the whole family, the winner's new token
+    // included, is revoked.
+    assert_eq!(
+        db.store
+            .rotate_refresh_token(&winners[0], "newer", now + Duration::days(30), now)
+            .await
+            .unwrap(),
+        RefreshOutcome::Reused
+    );
+    assert_eq!(
+        db.store
+            .rotate_refresh_token("nope", "x", now, now)
+            .await
+            .unwrap(),
+        RefreshOutcome::Unknown
+    );
+}
+
+#[tokio::test]
+async fn another_tenants_rows_are_simply_not_found() {
+    let Some(db) = TestDb::new().await else {
+        return;
+    };
+    let store = db.store.as_ref();
+    let a = seed(store, "alpha").await;
+    let b = seed(store, "beta").await;
+    let ta = a.tenant.id;
+    let c = ctx(at(9, 0));
+    assert_eq!(store.site(ta, b.site.id).await.unwrap(), None);
+    assert_eq!(store.service(ta, b.service.id).await.unwrap(), None);
+    assert_eq!(store.queue(ta, b.queue.id).await.unwrap(), None);
+    assert_eq!(store.counter(ta, b.counter.id).await.unwrap(), None);
+    assert_eq!(store.agent(ta, b.agent.id).await.unwrap(), None);
+    assert_eq!(store.agent_by_user(ta, b.user.id).await.unwrap(), None);
+    assert_eq!(store.ticket(ta, b.ticket.id).await.unwrap(), None);
+    assert!(
+        store
+            .ticket_events(ta, b.ticket.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .queue_snapshot(ta, b.queue.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(matches!(
+        store.issue_ticket(ta, issue(b.service.id), &c).await,
+        Err(StoreError::NotFound("service"))
+    ));
+    assert!(matches!(
+        store
+            .transition(ta, b.ticket.id, TicketAction::Cancel, &c)
+            .await,
+        Err(StoreError::NotFound("ticket"))
+    ));
+    assert!(matches!(
+        store
+            .set_queue_status(ta, b.queue.id, QueueStatus::Closed, &c)
+            .await,
+        Err(StoreError::NotFound("queue"))
+    ));
+    assert!(matches!(
+        store.call_next(ta, b.agent.id, b.counter.id, &c).await,
+        Err(StoreError::NotFound("agent"))
+    ));
+    assert!(matches!(
+        store
+            .create_service(
+                ta,
+                NewService {
+                    site_id: b.site.id,
+                    name: name("x"),
+                    sla_target_secs: 1,
+                    expected_duration_secs: 1
+                },
+                &c
+            )
+            .await,
+        Err(StoreError::NotFound("site"))
+    ));
+    // Transfers cannot reach into another tenant's queue either.
+    assert!(matches!(
+        store
+            .transition(
+                ta,
+                a.ticket.id,
+                TicketAction::Transfer {
+                    to_queue_id: b.queue.id,
+                    keep_position: true
+                },
+                &c
+            )
+            .await,
+        Err(StoreError::NotFound("queue"))
+    ));
+    // Lists and feeds hold only the tenant's own rows.
+    let feed = store.ticket_event_feed(ta, 0, 100).await.unwrap();
+    assert!(!feed.is_empty() && feed.iter().all(|(_, e)| e.tenant_id == ta));
+    assert!(
+        store
+            .tickets(ta, &TicketFilter::default())
+            .await
+            .unwrap()
+            .iter()
+            .all(|t| t.tenant_id == ta)
+    );
+    assert!(
+        store
+            .audit_log(ta)
+            .await
+            .unwrap()
+            .iter()
+            .all(|r| r.entry.tenant_id == ta)
+    );
+    assert_eq!(store.api_keys(ta).await.unwrap().len(), 1);
+    // Nothing of B changed.
+    assert_eq!(
+        store.ticket(b.tenant.id, b.ticket.id).await.unwrap(),
+        Some(b.ticket.clone())
+    );
+    let log = store.audit_log(b.tenant.id).await.unwrap();
+    assert_eq!(audit::verify(&log), Ok(9));
+}
+
+#[tokio::test]
+async fn transfer_keeps_position_links_both_and_audits_both() {
+    let Some(db) = TestDb::new().await else {
+        return;
+    };
+    let store = db.store.as_ref();
+    let s = seed(store, "move").await;
+    let t = s.tenant.id;
+    let c = ctx(at(9, 0));
+    let other = store
+        .create_service(
+            t,
+            NewService {
+                site_id: s.site.id,
+                name: name("Loans"),
+                sla_target_secs: 600,
+                expected_duration_secs: 600,
+            },
+            &c,
+        )
+        .await
+        .unwrap();
+    let q2 = store
+        .create_queue(
+            t,
+            NewQueue {
+                service_id: other.id,
+                name: name("Loans"),
+                prefix: "L".parse().unwrap(),
+                policy: Default::default(),
+            },
+            &c,
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .transition(
+                t,
+                s.ticket.id,
+                TicketAction::Transfer {
+                    to_queue_id: s.queue.id,
+                    keep_position: true
+                },
+                &c
+            )
+            .await,
+        Err(StoreError::Invalid(_))
+    ));
+    let done = store
+        .transition(
+            t,
+            s.ticket.id,
+            TicketAction::Transfer {
+                to_queue_id: q2.id,
+                keep_position: true,
+            },
+            &c,
+        )
+        .await
+        .unwrap();
+    let new = done.created.expect("a ticket in the target queue");
+    assert_eq!(done.ticket.status, TicketStatus::Transferred);
+    assert_eq!(done.ticket.transferred_to, Some(new.id));
+    assert_eq!(new.transferred_from, Some(s.ticket.id));
+    assert_eq!(
+        (
+            new.queue_id,
+            new.number.as_str(),
+            new.arrived_at,
+            new.contact_id
+        ),
+        (q2.id, "L001", s.ticket.arrived_at, s.ticket.contact_id)
+    );
+    assert_eq!(store.ticket(t, new.id).await.unwrap(), Some(new.clone()));
+    assert_eq!(
+        store.ticket(t, s.ticket.id).await.unwrap(),
+        Some(done.ticket)
+    );
+    let log = store.audit_log(t).await.unwrap();
+    let tail: Vec<&str> = log[log.len() - 2..]
+        .iter()
+        .map(|r| r.entry.action.as_str())
+        .collect();
+    assert_eq!(tail, ["ticket.transfer", "ticket.issue"]);
+    assert_eq!(audit::verify(&log), Ok(log.len()));
+    let events = store.ticket_events(t, new.id).await.unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].kind, "issue");
+}
+
+#[tokio::test]
+async fn same_phone_is_the_same_contact() {
+    let Some(db) = TestDb::new().await else {
+        return;
+    };
+    let store = db.store.as_ref();
+    let s = seed(store, "people").await;
+    let mut req = issue(s.service.id);
+    req.contact = Some(ContactInput {
+        phone: Some("+254 712 345 678".parse().unwrap()),
+        name: None,
+        locale: Some("sw".parse().unwrap()),
+    });
+    let t = store
+        .issue_ticket(s.tenant.id, req, &ctx(at(9, 0)))
+        .await
+        .unwrap();
+    assert_eq!(t.contact_id, s.ticket.contact_id);
+    let mut admin = db.admin().await;
+    let (n, name, locale): (i64, Option<String>, Option<String>) =
+        sqlx::query_as("SELECT count(*) OVER (), name, locale FROM contacts WHERE tenant_id = $1")
+            .bind(s.tenant.id.0)
+            .fetch_one(&mut admin)
+            .await
+            .unwrap();
+    assert_eq!(
+        (n, name.as_deref(), locale.as_deref()),
+        (1, Some("Wanjiku"), Some("sw"))
+    );
+}
+
+#[tokio::test]
+async fn closed_queues_issue_nothing_and_leave_no_gap() {
+    let Some(db) = TestDb::new().await else {
+        return;
+    };
+    let store = db.store.as_ref();
+    let s = seed(store, "shut").await;
+    let c = ctx(at(9, 0));
+    store
+        .set_queue_status(s.tenant.id, s.queue.id, QueueStatus::Paused, &c)
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .issue_ticket(s.tenant.id, issue(s.service.id), &c)
+            .await,
+        Err(StoreError::QueueClosed)
+    ));
+    store
+        .set_queue_status(s.tenant.id, s.queue.id, QueueStatus::Open, &c)
+        .await
+        .unwrap();
+    let t = store
+        .issue_ticket(s.tenant.id, issue(s.service.id), &c)
+        .await
+        .unwrap();
+    assert_eq!(t.number, "A002");
+}
+
+/// Keeps the `Arc` import used when the contract suite is not compiled in.
+#[allow(dead_code)]
+fn _store_is_object_safe(s: PostgresStore) -> Arc<dyn Store> {
+    Arc::new(s)
+}
