@@ -1,1 +1,627 @@
-//! Black-box tests for SmartQueue.
+//! Black-box test harness for SmartQueue (ARCHITECTURE §9).
+//!
+//! [`spawn_app`] starts the real server in-process through `sq_server::Application`, on
+//! `127.0.0.1:0`, with a fresh database: a SQLite file in a temporary directory, or — when
+//! `TEST_DATABASE_URL` is set — a new PostgreSQL database `sq_bb_<uuid>` created for the
+//! test and dropped afterwards (best effort). Tests then speak HTTP only, through typed
+//! helpers ([`TestApp::login`], [`Session::create_ticket`], [`Session::call_next`], …).
+//!
+//! [`backend_tests!`] writes each test twice, as `sqlite::name` and `postgres::name`; the
+//! PostgreSQL variant prints a skip notice and passes when `TEST_DATABASE_URL` is unset.
+//!
+//! This crate names `sqlx` (allowed by `.ci/check-deps`): it creates and drops the scratch
+//! PostgreSQL databases and tampers with rows behind the server's back.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use sq_server::{Application, Config, DemoSeed, SeedOutcome};
+use sqlx::{AssertSqlSafe, Connection};
+use std::time::Duration;
+use tokio::sync::oneshot;
+
+pub use reqwest;
+pub use serde_json;
+pub use sq_server;
+
+/// The password every demo login gets in tests.
+pub const DEMO_PASSWORD: &str = "demo-password-1";
+
+/// Which store a test app runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Writes each test for both backends: `mod sqlite { #[tokio::test] async fn name() }` and
+/// `mod postgres { … }`. The body gets the spawned [`TestApp`] under the given name.
+///
+/// ```ignore
+/// sq_tests::backend_tests! {
+///     async fn health(app) {
+///         assert_eq!(app.get("/api/v1/health", None).await.status, 200);
+///     }
+/// }
+/// ```
+#[macro_export]
+macro_rules! backend_tests {
+    ($( $(#[$m:meta])* async fn $name:ident($app:ident) $body:block )*) => {
+        mod sqlite {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                $(#[$m])*
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let $app = $crate::spawn_app($crate::Backend::Sqlite)
+                        .await
+                        .expect("SQLite is always available");
+                    $body
+                }
+            )*
+        }
+        mod postgres {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                $(#[$m])*
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Some($app) = $crate::spawn_app($crate::Backend::Postgres).await else {
+                        eprintln!(
+                            "skipped postgres::{}: TEST_DATABASE_URL is not set",
+                            stringify!($name)
+                        );
+                        return;
+                    };
+                    $body
+                }
+            )*
+        }
+    };
+}
+
+/// A running server with its own fresh database.
+#[derive(Debug)]
+pub struct TestApp {
+    pub backend: Backend,
+    /// `http://127.0.0.1:PORT`
+    pub base: String,
+    pub client: reqwest::Client,
+    /// The JWT secret the server signs with (tests forge expired tokens with it).
+    pub jwt_secret: String,
+    /// The configuration the server was built from.
+    pub config: Config,
+    /// The server's use-case layer, for arranging what the API cannot (a second tenant,
+    /// a device login). Assertions go through HTTP.
+    pub app: sq_app::App,
+    /// The data directory (SQLite file, jwt.secret).
+    pub data_dir: tempfile::TempDir,
+    /// The scratch PostgreSQL database, when on PostgreSQL.
+    pub pg: Option<PgScratch>,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+/// Starts a server on `backend`. `None` only for PostgreSQL without `TEST_DATABASE_URL`.
+pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    spawn_app_with(backend, |_| {}).await
+}
+
+/// Like [`spawn_app`], letting the test adjust the configuration first.
+pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> Option<TestApp> {
+    let pg = match backend {
+        Backend::Sqlite => None,
+        Backend::Postgres => Some(PgScratch::create().await?),
+    };
+    let data_dir = tempfile::tempdir().expect("temporary directory");
+    let jwt_secret = format!("test-secret-{}", uuid::Uuid::new_v4().simple());
+    let mut config = Config {
+        listen: "127.0.0.1:0".parse().expect("address"),
+        data_dir: data_dir.path().to_path_buf(),
+        database_url: pg.as_ref().map(|p| p.url.clone()),
+        jwt_secret: Some(jwt_secret.clone()),
+        ..Config::default()
+    };
+    adjust(&mut config);
+    let application = Application::build(config.clone())
+        .await
+        .expect("the application builds");
+    let base = application.base_url();
+    let app = application.app().clone();
+    let (tx, rx) = oneshot::channel::<()>();
+    let server = tokio::spawn(application.run_until_stopped(async {
+        let _ = rx.await;
+    }));
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("HTTP client");
+    Some(TestApp {
+        backend,
+        base,
+        client,
+        jwt_secret,
+        config,
+        app,
+        data_dir,
+        pg,
+        shutdown: Some(tx),
+        server: Some(server),
+    })
+}
+
+/// Starts a server and seeds the demo tenant with [`DEMO_PASSWORD`] (the code
+/// `smartqueue seed --demo` runs).
+pub async fn spawn_demo(backend: Backend) -> Option<(TestApp, DemoSeed)> {
+    let app = spawn_app(backend).await?;
+    let seed = app.seed_demo().await;
+    Some((app, seed))
+}
+
+impl TestApp {
+    pub async fn seed_demo(&self) -> DemoSeed {
+        match sq_server::seed_demo(&self.app, Some(DEMO_PASSWORD.into()))
+            .await
+            .expect("demo seed")
+        {
+            SeedOutcome::Seeded(s) => *s,
+            SeedOutcome::AlreadyPresent(_) => panic!("the demo tenant was already there"),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// Any request; `token` goes in `Authorization: Bearer`.
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> Resp {
+        let mut rb = self.client.request(method, self.url(path));
+        if let Some(t) = token {
+            rb = rb.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            rb = rb.json(b);
+        }
+        Resp::from(rb.send().await.expect("request sent")).await
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Resp {
+        self.request(Method::GET, path, token, None).await
+    }
+
+    pub async fn post_json(&self, path: &str, token: Option<&str>, body: &Value) -> Resp {
+        self.request(Method::POST, path, token, Some(body)).await
+    }
+
+    /// POSTs a raw body as `application/json` (for malformed JSON).
+    pub async fn post_raw(&self, path: &str, token: Option<&str>, raw: &str) -> Resp {
+        let mut rb = self
+            .client
+            .post(self.url(path))
+            .header("content-type", "application/json")
+            .body(raw.to_owned());
+        if let Some(t) = token {
+            rb = rb.bearer_auth(t);
+        }
+        Resp::from(rb.send().await.expect("request sent")).await
+    }
+
+    /// `POST /api/v1/auth/token`, whatever the outcome.
+    pub async fn try_login(&self, email: &str, password: &str) -> Resp {
+        self.post_json(
+            "/api/v1/auth/token",
+            None,
+            &json!({"email": email, "password": password}),
+        )
+        .await
+    }
+
+    /// Logs in (panics unless 200) and returns a session for the demo tenant's paths.
+    pub async fn login(&self, email: &str, password: &str) -> Session {
+        let r = self.try_login(email, password).await;
+        assert_eq!(r.status, StatusCode::OK, "login of {email}: {}", r.body);
+        self.session(r.str("access_token"), Some(r.str("refresh_token")), "demo")
+    }
+
+    /// A session with any credential (JWT or API key) for tenant `slug`'s paths.
+    pub fn session(&self, token: String, refresh: Option<String>, slug: &str) -> Session {
+        Session {
+            client: self.client.clone(),
+            base: self.base.clone(),
+            tenant: slug.to_owned(),
+            token,
+            refresh,
+            api_key_header: false,
+        }
+    }
+
+    /// Stops the server gracefully and waits for it.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(s) = self.server.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(10), s).await;
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(s) = self.server.take() {
+            s.abort();
+        }
+    }
+}
+
+/// A response: status, headers and the body parsed as JSON (`Value::String` of the raw
+/// text when it is not JSON).
+#[derive(Debug, Clone)]
+pub struct Resp {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Resp {
+    pub async fn from(r: reqwest::Response) -> Self {
+        let status = r.status();
+        let headers = r.headers().clone();
+        let text = r.text().await.unwrap_or_default();
+        let body = serde_json::from_str(&text).unwrap_or_else(|_| Value::String(text.clone()));
+        Self {
+            status,
+            headers,
+            body,
+            text,
+        }
+    }
+
+    /// `error.code` of an error body, or "".
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+
+    /// A string field of the body (panics with the body if absent).
+    pub fn str(&self, field: &str) -> String {
+        self.body[field]
+            .as_str()
+            .unwrap_or_else(|| panic!("no string '{field}' in {}", self.body))
+            .to_owned()
+    }
+
+    pub fn id(&self) -> String {
+        self.str("id")
+    }
+
+    /// Asserts the status (and, for errors, the code), showing the body on failure.
+    #[track_caller]
+    pub fn expect(&self, status: u16, code: Option<&str>) -> &Self {
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status, body: {}",
+            self.text
+        );
+        if let Some(c) = code {
+            assert_eq!(self.code(), c, "unexpected error code, body: {}", self.text);
+        }
+        self
+    }
+}
+
+/// A logged-in client (user token or API key) working in one tenant.
+#[derive(Debug, Clone)]
+pub struct Session {
+    client: reqwest::Client,
+    base: String,
+    pub tenant: String,
+    pub token: String,
+    pub refresh: Option<String>,
+    /// Send the token as `X-Api-Key` instead of `Authorization: Bearer`.
+    pub api_key_header: bool,
+}
+
+impl Session {
+    /// The same credential, sent as `X-Api-Key`.
+    pub fn via_x_api_key(&self) -> Session {
+        Session {
+            api_key_header: true,
+            ..self.clone()
+        }
+    }
+
+    /// The same credential in another tenant's paths.
+    pub fn in_tenant(&self, slug: &str) -> Session {
+        Session {
+            tenant: slug.to_owned(),
+            ..self.clone()
+        }
+    }
+
+    /// `/api/v1/tenants/{tenant}{rest}`
+    pub fn t(&self, rest: &str) -> String {
+        format!("/api/v1/tenants/{}{}", self.tenant, rest)
+    }
+
+    pub async fn request(&self, method: Method, path: &str, body: Option<&Value>) -> Resp {
+        let mut rb = self
+            .client
+            .request(method, format!("{}{}", self.base, path));
+        rb = if self.api_key_header {
+            rb.header("x-api-key", &self.token)
+        } else {
+            rb.bearer_auth(&self.token)
+        };
+        if let Some(b) = body {
+            rb = rb.json(b);
+        }
+        Resp::from(rb.send().await.expect("request sent")).await
+    }
+
+    pub async fn get(&self, path: &str) -> Resp {
+        self.request(Method::GET, path, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> Resp {
+        self.request(Method::POST, path, Some(body)).await
+    }
+
+    /// POSTs a raw body as `application/json` (for malformed JSON).
+    pub async fn post_raw(&self, path: &str, raw: &str) -> Resp {
+        let rb = self
+            .client
+            .post(format!("{}{}", self.base, path))
+            .bearer_auth(&self.token)
+            .header("content-type", "application/json")
+            .body(raw.to_owned());
+        Resp::from(rb.send().await.expect("request sent")).await
+    }
+
+    // ---- tenant resources ---------------------------------------------------------------
+
+    /// `POST …/tickets` for a walk-in at the counter.
+    pub async fn create_ticket(&self, service_id: impl ToString) -> Resp {
+        self.create_ticket_with(json!({
+            "service_id": service_id.to_string(),
+            "channel": "counter",
+        }))
+        .await
+    }
+
+    pub async fn create_ticket_with(&self, body: Value) -> Resp {
+        self.post(&self.t("/tickets"), &body).await
+    }
+
+    pub async fn ticket(&self, id: &str) -> Resp {
+        self.get(&self.t(&format!("/tickets/{id}"))).await
+    }
+
+    /// `GET …/tickets` (all statuses); panics unless 200.
+    pub async fn tickets(&self) -> Vec<Value> {
+        let r = self.get(&self.t("/tickets")).await;
+        r.expect(200, None);
+        match &r.body {
+            Value::Array(a) => a.clone(),
+            other => other["items"]
+                .as_array()
+                .or_else(|| other["tickets"].as_array())
+                .cloned()
+                .unwrap_or_else(|| panic!("a ticket list, got {other}")),
+        }
+    }
+
+    pub async fn call_next(&self, agent_id: impl ToString, counter_id: impl ToString) -> Resp {
+        self.post(
+            &self.t(&format!("/agents/{}/call-next", agent_id.to_string())),
+            &json!({"counter_id": counter_id.to_string()}),
+        )
+        .await
+    }
+
+    /// `POST …/tickets/{id}/{action}` (recall, start, close, no-show, pause, resume, cancel).
+    pub async fn act(&self, ticket_id: &str, action: &str) -> Resp {
+        self.post(
+            &self.t(&format!("/tickets/{ticket_id}/{action}")),
+            &json!({}),
+        )
+        .await
+    }
+
+    pub async fn transfer(&self, ticket_id: &str, to_queue: impl ToString, keep: bool) -> Resp {
+        self.post(
+            &self.t(&format!("/tickets/{ticket_id}/transfer")),
+            &json!({"to_queue_id": to_queue.to_string(), "keep_position": keep}),
+        )
+        .await
+    }
+
+    pub async fn queue(&self, id: impl ToString) -> Resp {
+        self.get(&self.t(&format!("/queues/{}", id.to_string())))
+            .await
+    }
+
+    pub async fn create_service(&self, site_id: impl ToString, name: &str) -> Resp {
+        self.post(
+            &self.t("/services"),
+            &json!({
+                "site_id": site_id.to_string(),
+                "name": name,
+                "sla_target_secs": 900,
+                "expected_duration_secs": 300,
+            }),
+        )
+        .await
+    }
+
+    pub async fn create_queue(&self, service_id: impl ToString, name: &str, prefix: &str) -> Resp {
+        self.post(
+            &self.t("/queues"),
+            &json!({
+                "service_id": service_id.to_string(),
+                "name": name,
+                "prefix": prefix,
+            }),
+        )
+        .await
+    }
+
+    pub async fn create_api_key(&self, name: &str, scopes: &[&str]) -> Resp {
+        self.post(
+            &self.t("/api-keys"),
+            &json!({"name": name, "scopes": scopes}),
+        )
+        .await
+    }
+}
+
+/// A PostgreSQL database made for one test and dropped (best effort) with it.
+#[derive(Debug)]
+pub struct PgScratch {
+    /// The server's `TEST_DATABASE_URL` (connects to the maintenance database).
+    pub admin_url: String,
+    pub name: String,
+    /// `admin_url` pointing at the scratch database.
+    pub url: String,
+}
+
+impl PgScratch {
+    /// `None` when `TEST_DATABASE_URL` is unset.
+    pub async fn create() -> Option<Self> {
+        let admin_url = std::env::var("TEST_DATABASE_URL")
+            .ok()
+            .filter(|u| !u.is_empty())?;
+        let name = format!("sq_bb_{}", uuid::Uuid::new_v4().simple());
+        let mut conn = sqlx::PgConnection::connect(&admin_url)
+            .await
+            .expect("TEST_DATABASE_URL is set but PostgreSQL cannot be reached");
+        sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+            .execute(&mut conn)
+            .await
+            .expect("CREATE DATABASE");
+        let _ = conn.close().await;
+        let url = with_database(&admin_url, &name);
+        Some(Self {
+            admin_url,
+            name,
+            url,
+        })
+    }
+
+    /// Runs raw SQL in the scratch database as the admin login (no row-level security).
+    pub async fn execute(&self, sql: &str) -> u64 {
+        let mut conn = sqlx::PgConnection::connect(&self.url)
+            .await
+            .expect("connect to the scratch database");
+        let done = sqlx::raw_sql(AssertSqlSafe(sql.to_owned()))
+            .execute(&mut conn)
+            .await
+            .expect(sql);
+        let _ = conn.close().await;
+        done.rows_affected()
+    }
+}
+
+impl Drop for PgScratch {
+    fn drop(&mut self) {
+        // Drop cannot await, and the test's runtime may be shutting down: use a thread
+        // with its own runtime. FORCE ends the server's pooled connections.
+        let (admin, name) = (self.admin_url.clone(), self.name.clone());
+        let dropper = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            rt.block_on(async {
+                if let Ok(mut c) = sqlx::PgConnection::connect(&admin).await {
+                    let _ = sqlx::raw_sql(AssertSqlSafe(format!(
+                        "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                    )))
+                    .execute(&mut c)
+                    .await;
+                    let _ = c.close().await;
+                }
+            });
+        });
+        let _ = dropper.join();
+    }
+}
+
+/// `url` with its database path replaced by `db` (query string kept).
+pub fn with_database(url: &str, db: &str) -> String {
+    let (head, query) = match url.split_once('?') {
+        Some((h, q)) => (h, Some(q)),
+        None => (url, None),
+    };
+    let after_scheme = head.find("://").map_or(0, |i| i + 3);
+    let host_end = head[after_scheme..]
+        .find('/')
+        .map_or(head.len(), |i| after_scheme + i);
+    let mut out = format!("{}/{}", &head[..host_end], db);
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(q);
+    }
+    out
+}
+
+/// Runs raw SQL against a test app's database behind the server's back (SQLite file or
+/// scratch PostgreSQL database). Returns the rows affected.
+pub async fn raw_sql(app: &TestApp, sql: &str) -> u64 {
+    match &app.pg {
+        Some(pg) => pg.execute(sql).await,
+        None => {
+            let path = app.data_dir.path().join("smartqueue.db");
+            let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+                .await
+                .expect("open the SQLite file");
+            let done = sqlx::raw_sql(AssertSqlSafe(sql.to_owned()))
+                .execute(&mut conn)
+                .await
+                .expect(sql);
+            let _ = conn.close().await;
+            done.rows_affected()
+        }
+    }
+}
+
+/// An HS256 access token for `claims`, signed with `secret` (to forge expired tokens).
+pub fn sign_jwt(secret: &str, claims: &Value) -> String {
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        claims,
+        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .expect("sign")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_is_replaced_in_urls() {
+        assert_eq!(
+            with_database("postgres://postgres@127.0.0.1:5432/postgres", "x"),
+            "postgres://postgres@127.0.0.1:5432/x"
+        );
+        assert_eq!(
+            with_database("postgres://u:p@h/db?sslmode=disable", "x"),
+            "postgres://u:p@h/x?sslmode=disable"
+        );
+        assert_eq!(with_database("postgres://h", "x"), "postgres://h/x");
+    }
+}

@@ -1,1 +1,220 @@
-fn main() {}
+//! The `smartqueue` binary: a thin clap layer over the `sq_server` library.
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use sq_server::{
+    Application, AuditReport, CONFIG_TABLE, Config, SeedOutcome, init_tracing, open_app,
+    redact_url, seed_demo, shutdown_signal, verify_audit,
+};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+const AFTER_HELP: &str = "\
+Configuration: defaults < smartqueue.toml (or --config) < environment (SQ_*, DATABASE_URL) < flags.
+Run `smartqueue config` to see every key, its variable and its effective value.
+
+Examples:
+  smartqueue serve --demo                      # SQLite in ./data, demo tenant, http://127.0.0.1:8080
+  smartqueue serve --listen 0.0.0.0:8080 --log-json
+  DATABASE_URL=postgres://sq@db/sq SQ_JWT_SECRET=... smartqueue serve
+  smartqueue seed --demo --admin-password 'change-me-now'
+  smartqueue migrate
+  smartqueue audit verify --tenant demo";
+
+/// SmartQueue: a multi-tenant, messaging-first queue and appointment service.
+#[derive(Debug, Parser)]
+#[command(name = "smartqueue", version, after_help = AFTER_HELP)]
+struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Args)]
+struct GlobalArgs {
+    /// Configuration file [default: ./smartqueue.toml if it exists]
+    #[arg(long, global = true, value_name = "PATH")]
+    config: Option<PathBuf>,
+    /// Data directory: SQLite database and generated JWT secret [env: SQ_DATA_DIR] [default: ./data]
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Log JSON lines instead of text [env: SQ_LOG_JSON]
+    #[arg(long, global = true)]
+    log_json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the HTTP server until Ctrl-C or SIGTERM (then finish in-flight requests).
+    #[command(
+        after_help = "Examples:\n  smartqueue serve\n  smartqueue serve --demo --admin-password 'change-me-now'\n  smartqueue serve --listen 0.0.0.0:8080 --data-dir /var/lib/smartqueue --log-json"
+    )]
+    Serve(ServeArgs),
+    /// Create demo data through the audited use cases.
+    #[command(
+        after_help = "Examples:\n  smartqueue seed --demo\n  smartqueue seed --demo --admin-password 'change-me-now'"
+    )]
+    Seed(SeedArgs),
+    /// Open the database and apply pending migrations, then exit.
+    #[command(
+        after_help = "Examples:\n  smartqueue migrate\n  DATABASE_URL=postgres://postgres@127.0.0.1/smartqueue smartqueue migrate"
+    )]
+    Migrate,
+    /// Audit log tools.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Print the configuration keys, their environment variables and effective values.
+    Config,
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// Address to listen on [env: SQ_LISTEN] [default: 127.0.0.1:8080]
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<SocketAddr>,
+    /// Seed the demo tenant first if it does not exist, and print URLs and logins
+    #[arg(long)]
+    demo: bool,
+    /// Password for every demo login (with --demo) [default: generated and printed]
+    #[arg(long, value_name = "P", requires = "demo")]
+    admin_password: Option<String>,
+}
+
+#[derive(Debug, Args)]
+struct SeedArgs {
+    /// Seed the demo tenant "demo" (Demo Bank): site, 3 services and queues, 3 counters,
+    /// admin@demo.test, agent1..3@demo.test and root@demo.test (super admin)
+    #[arg(long, required = true)]
+    demo: bool,
+    /// Password for every demo login [default: generated and printed]
+    #[arg(long, value_name = "P")]
+    admin_password: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Check a tenant's hash-chained audit log; exits 1 naming the first broken row.
+    #[command(after_help = "Examples:\n  smartqueue audit verify --tenant demo")]
+    Verify {
+        /// The tenant's slug
+        #[arg(long, value_name = "SLUG")]
+        tenant: String,
+    },
+}
+
+fn config_for(global: &GlobalArgs) -> anyhow::Result<Config> {
+    let mut c = Config::load(global.config.as_deref())?;
+    if let Some(d) = &global.data_dir {
+        c.data_dir = d.clone();
+    }
+    if global.log_json {
+        c.log_json = true;
+    }
+    Ok(c)
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let mut config = config_for(&cli.global)?;
+    if let Command::Serve(a) = &cli.command
+        && let Some(l) = a.listen
+    {
+        config.listen = l;
+    }
+    init_tracing(&config.log_filter, config.log_json)?;
+    config.validate()?;
+    match cli.command {
+        Command::Serve(a) => serve(config, a).await,
+        Command::Seed(a) => {
+            debug_assert!(a.demo);
+            let app = open_app(&config).await?;
+            match seed_demo(&app, a.admin_password).await? {
+                SeedOutcome::Seeded(s) => print!("{}", s.summary(None)),
+                SeedOutcome::AlreadyPresent(t) => {
+                    println!(
+                        "The demo tenant '{}' exists already; nothing changed.",
+                        t.slug
+                    )
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Migrate => {
+            let backend = config.backend()?;
+            sq_server::open_store(&backend).await?;
+            match backend {
+                sq_server::Backend::Sqlite(p) => {
+                    println!("SQLite database {} is migrated and ready.", p.display())
+                }
+                sq_server::Backend::Postgres { url, .. } => {
+                    println!(
+                        "PostgreSQL database {} is migrated and ready.",
+                        redact_url(&url)
+                    )
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Audit(AuditCommand::Verify { tenant }) => {
+            let app = open_app(&config).await?;
+            match verify_audit(&app, &tenant).await? {
+                AuditReport::Intact { rows } => {
+                    println!("ok: {rows} rows");
+                    Ok(ExitCode::SUCCESS)
+                }
+                AuditReport::Broken(b) => {
+                    println!("broken: {b}");
+                    Ok(ExitCode::FAILURE)
+                }
+            }
+        }
+        Command::Config => {
+            let shown = toml::to_string_pretty(&Config {
+                jwt_secret: config.jwt_secret.as_ref().map(|_| "<redacted>".into()),
+                database_url: config.database_url.as_deref().map(redact_url),
+                database_app_url: config.database_app_url.as_deref().map(redact_url),
+                ..config.clone()
+            })
+            .context("rendering the configuration")?;
+            println!("# key | environment | default | meaning");
+            for (k, env, default, meaning) in CONFIG_TABLE {
+                println!("# {k} | {env} | {default} | {meaning}");
+            }
+            println!("\n# effective values\n{shown}");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn serve(config: Config, a: ServeArgs) -> anyhow::Result<ExitCode> {
+    let application = Application::build(config).await?;
+    let base = application.base_url();
+    if a.demo {
+        match seed_demo(application.app(), a.admin_password).await? {
+            SeedOutcome::Seeded(s) => print!("{}", s.summary(Some(&base))),
+            SeedOutcome::AlreadyPresent(t) => println!(
+                "The demo tenant '{}' exists already (logins unchanged). API: {base}/api/v1/health",
+                t.slug
+            ),
+        }
+    }
+    // On stdout, so scripts (and the CLI tests) can read the address when --listen has port 0.
+    println!("Listening on {base}");
+    tracing::info!(address = %application.local_addr(), "listening");
+    application.run_until_stopped(shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(ExitCode::SUCCESS)
+}

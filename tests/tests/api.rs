@@ -1,0 +1,580 @@
+//! The REST API v1, black-box, on both backends (see `sq_tests::backend_tests!`).
+
+use serde_json::{Value, json};
+use sq_app::{NewLogin, Principal, RequestMeta};
+use sq_domain::Role;
+use sq_server::{AuditReport, DemoSeed};
+use sq_store::{NewCounter, NewService, NewSite, NewTenant};
+use sq_tests::{DEMO_PASSWORD, Session, TestApp, backend_tests, raw_sql, sign_jwt};
+
+async fn admin(app: &TestApp) -> Session {
+    app.login("admin@demo.test", DEMO_PASSWORD).await
+}
+
+async fn agent(app: &TestApp, n: usize) -> Session {
+    app.login(&format!("agent{n}@demo.test"), DEMO_PASSWORD)
+        .await
+}
+
+/// A second tenant ("other") with a site, a service and its queue, a counter, an agent
+/// and an admin login, made through the use cases (the API has no bulk set-up).
+struct Other {
+    service: String,
+    queue: String,
+    counter: String,
+    agent: String,
+    ticket: String,
+    admin: Session,
+}
+
+async fn other_tenant(app: &TestApp) -> Other {
+    let sys = Principal::system();
+    let meta = RequestMeta::default();
+    let a = &app.app;
+    let tenant = a
+        .create_tenant(
+            &sys,
+            NewTenant {
+                slug: "other".parse().unwrap(),
+                name: "Other Bank".parse().unwrap(),
+                default_locale: "fr".parse().unwrap(),
+            },
+            &meta,
+        )
+        .await
+        .unwrap();
+    let site = a
+        .create_site(
+            &sys,
+            &tenant,
+            NewSite {
+                name: "Paris".parse().unwrap(),
+                timezone: "Europe/Paris".parse().unwrap(),
+                locale: "fr".parse().unwrap(),
+            },
+            &meta,
+        )
+        .await
+        .unwrap();
+    let service = a
+        .create_service(
+            &sys,
+            &tenant,
+            NewService {
+                site_id: site.id,
+                name: "Accueil".parse().unwrap(),
+                sla_target_secs: 600,
+                expected_duration_secs: 300,
+            },
+            &meta,
+        )
+        .await
+        .unwrap();
+    let queue = a
+        .create_queue(
+            &sys,
+            &tenant,
+            sq_store::NewQueue {
+                service_id: service.id,
+                name: "Accueil".parse().unwrap(),
+                prefix: "X".parse().unwrap(),
+                policy: Default::default(),
+            },
+            &meta,
+        )
+        .await
+        .unwrap();
+    let counter = a
+        .create_counter(
+            &sys,
+            &tenant,
+            NewCounter {
+                site_id: site.id,
+                name: "9".parse().unwrap(),
+            },
+            &meta,
+        )
+        .await
+        .unwrap();
+    let agent = a
+        .create_agent(
+            &sys,
+            &tenant,
+            sq_store::NewAgent {
+                site_id: site.id,
+                user_id: None,
+                name: "Autre".parse().unwrap(),
+                skills: vec![sq_domain::model::Skill {
+                    service_id: service.id,
+                    weight: 100,
+                }],
+            },
+            &meta,
+        )
+        .await
+        .unwrap();
+    a.create_user(
+        &sys,
+        Some(&tenant),
+        NewLogin {
+            email: "admin@other.test".into(),
+            password: DEMO_PASSWORD.into(),
+            role: Role::Admin,
+            site_id: None,
+        },
+        &meta,
+    )
+    .await
+    .unwrap();
+    let admin = app
+        .login("admin@other.test", DEMO_PASSWORD)
+        .await
+        .in_tenant("other");
+    let ticket = admin.create_ticket(service.id).await;
+    ticket.expect(201, None);
+    Other {
+        service: service.id.to_string(),
+        queue: queue.id.to_string(),
+        counter: counter.id.to_string(),
+        agent: agent.id.to_string(),
+        ticket: ticket.id(),
+        admin,
+    }
+}
+
+fn eta(v: &Value) -> Option<(u64, u64)> {
+    let e = &v["eta"];
+    if e.is_null() {
+        None
+    } else {
+        Some((
+            e["min_seconds"].as_u64().expect("min_seconds"),
+            e["max_seconds"].as_u64().expect("max_seconds"),
+        ))
+    }
+}
+
+fn ids(seed: &DemoSeed) -> (String, String, String) {
+    (
+        seed.services[0].id.to_string(),
+        seed.agents[0].1.id.to_string(),
+        seed.counters[0].id.to_string(),
+    )
+}
+
+backend_tests! {
+    async fn health_answers_ok(app) {
+        let r = app.get("/api/v1/health", None).await;
+        r.expect(200, None);
+        assert_eq!(r.body, json!({"status": "ok"}));
+    }
+
+    async fn demo_admin_issues_and_agent_calls_starts_and_closes(app) {
+        let seed = app.seed_demo().await;
+        let (deposits, agent1, counter1) = ids(&seed);
+        let admin = admin(&app).await;
+
+        let created = admin.create_ticket(&deposits).await;
+        created.expect(201, None);
+        assert_eq!(created.str("number"), "A001");
+        assert_eq!(created.str("status"), "waiting");
+        assert_eq!(created.str("service_id"), deposits);
+        assert_eq!(created.str("queue_id"), seed.queues[0].id.to_string());
+        assert_eq!(created.body["position"], 1);
+        assert!(created.body["created_at"].is_string());
+        let id = created.id();
+
+        let agent = agent(&app, 1).await;
+        // The agent finds itself in the agent list by its login.
+        let agents = agent.get(&agent.t("/agents")).await;
+        agents.expect(200, None);
+        assert!(
+            agents.body.as_array().unwrap().iter().any(|a| a["id"] == agent1.as_str()),
+            "{}",
+            agents.body
+        );
+
+        let called = agent.call_next(&agent1, &counter1).await;
+        called.expect(200, None);
+        assert_eq!(called.id(), id);
+        assert_eq!(called.str("status"), "called");
+        assert_eq!(called.str("counter_id"), counter1);
+
+        agent.act(&id, "start").await.expect(200, None);
+        let closed = agent.act(&id, "close").await;
+        closed.expect(200, None);
+        assert_eq!(closed.str("status"), "served");
+
+        let after = admin.ticket(&id).await;
+        after.expect(200, None);
+        assert_eq!(after.str("status"), "served");
+        assert!(after.body["position"].is_null());
+
+        // Nothing else waits.
+        agent.call_next(&agent1, &counter1).await.expect(404, Some("queue_empty"));
+    }
+
+    async fn refresh_rotates_and_a_reused_token_kills_the_family(app) {
+        app.seed_demo().await;
+        let s = admin(&app).await;
+        let first = s.refresh.clone().unwrap();
+
+        let rotated = app.post_json("/api/v1/auth/refresh", None, &json!({"refresh_token": first})).await;
+        rotated.expect(200, None);
+        let second = rotated.str("refresh_token");
+        assert_ne!(second, first);
+        assert_eq!(rotated.str("token_type"), "Bearer");
+        // The new access token works.
+        let t = app.session(rotated.str("access_token"), None, "demo");
+        t.get(&t.t("/services")).await.expect(200, None);
+
+        // Replaying the used token is refused…
+        app.post_json("/api/v1/auth/refresh", None, &json!({"refresh_token": first}))
+            .await
+            .expect(401, Some("token_reused"));
+        // …and revoked the family: the token it was rotated into is dead too.
+        let dead = app.post_json("/api/v1/auth/refresh", None, &json!({"refresh_token": second})).await;
+        assert_eq!(dead.status, 401, "{}", dead.text);
+        assert!(["token_reused", "invalid_token"].contains(&dead.code()), "{}", dead.text);
+
+        // Unknown refresh tokens are plain invalid.
+        app.post_json("/api/v1/auth/refresh", None, &json!({"refresh_token": "nope"}))
+            .await
+            .expect(401, Some("invalid_token"));
+    }
+
+    async fn expired_garbage_and_missing_tokens_are_401(app) {
+        let seed = app.seed_demo().await;
+        let path = "/api/v1/tenants/demo/services";
+        app.get(path, None).await.expect(401, None);
+        app.get(path, Some("garbage")).await.expect(401, None);
+
+        let now = chrono::Utc::now().timestamp();
+        let claims = |iat: i64, exp: i64| json!({
+            "sub": seed.admin.id.to_string(),
+            "tid": seed.tenant.id.to_string(),
+            "role": "admin",
+            "iat": iat,
+            "exp": exp,
+        });
+        // Control: a token we sign with the server's secret is accepted while valid…
+        let valid = sign_jwt(&app.jwt_secret, &claims(now, now + 600));
+        app.get(path, Some(&valid)).await.expect(200, None);
+        // …and refused once expired, or signed with another key, or tampered with.
+        let expired = sign_jwt(&app.jwt_secret, &claims(now - 3600, now - 60));
+        app.get(path, Some(&expired)).await.expect(401, None);
+        let foreign = sign_jwt("another-secret-another-secret-xx", &claims(now, now + 600));
+        app.get(path, Some(&foreign)).await.expect(401, None);
+        let mut tampered = valid.clone();
+        tampered.pop();
+        tampered.push(if valid.ends_with('A') { 'B' } else { 'A' });
+        app.get(path, Some(&tampered)).await.expect(401, None);
+    }
+
+    async fn malformed_json_is_400_and_changes_nothing(app) {
+        let seed = app.seed_demo().await;
+        let admin = admin(&app).await;
+        admin.create_ticket(seed.services[0].id).await.expect(201, None);
+        let before = admin.tickets().await.len();
+        let audit_before = app.app.verify_audit(&seed.tenant).await.unwrap().unwrap();
+
+        let r = admin.post_raw(&admin.t("/tickets"), "{\"service_id\": ").await;
+        r.expect(400, None);
+        assert!(!r.code().is_empty(), "an error code: {}", r.text);
+        admin
+            .post_raw(&admin.t("/tickets"), "not json at all")
+            .await
+            .expect(400, None);
+
+        assert_eq!(admin.tickets().await.len(), before);
+        assert_eq!(app.app.verify_audit(&seed.tenant).await.unwrap().unwrap(), audit_before);
+    }
+
+    async fn unknown_ids_are_404(app) {
+        let seed = app.seed_demo().await;
+        let (_, agent1, counter1) = ids(&seed);
+        let admin = admin(&app).await;
+        let unknown = uuid::Uuid::now_v7().to_string();
+
+        admin.ticket(&unknown).await.expect(404, None);
+        admin.queue(&unknown).await.expect(404, None);
+        admin.act(&unknown, "start").await.expect(404, None);
+        admin.transfer(&unknown, seed.queues[1].id, true).await.expect(404, None);
+        admin.create_ticket(&unknown).await.expect(404, None);
+        admin.call_next(&unknown, &counter1).await.expect(404, None);
+        admin.call_next(&agent1, &unknown).await.expect(404, None);
+        app.get("/api/v1/tenants/nosuchtenant/services", Some(&admin.token))
+            .await
+            .expect(404, None);
+        assert!(admin.tickets().await.is_empty());
+    }
+
+    async fn another_tenants_slug_and_ids_are_404(app) {
+        let seed = app.seed_demo().await;
+        let other = other_tenant(&app).await;
+        let demo = admin(&app).await;
+
+        // Their slug.
+        let theirs = demo.in_tenant("other");
+        for path in ["/services", "/queues", "/tickets", "/agents", "/counters", "/sites"] {
+            theirs.get(&theirs.t(path)).await.expect(404, None);
+        }
+        theirs.create_ticket(&other.service).await.expect(404, None);
+        // Their ids under our slug.
+        demo.ticket(&other.ticket).await.expect(404, None);
+        demo.queue(&other.queue).await.expect(404, None);
+        demo.act(&other.ticket, "cancel").await.expect(404, None);
+        demo.create_ticket(&other.service).await.expect(404, None);
+        demo.call_next(&other.agent, &other.counter).await.expect(404, None);
+        demo.call_next(seed.agents[0].1.id, &other.counter).await.expect(404, None);
+        demo.transfer(&other.ticket, seed.queues[0].id, false).await.expect(404, None);
+        // And the other way round.
+        let ours = other.admin.in_tenant("demo");
+        ours.get(&ours.t("/services")).await.expect(404, None);
+        other.admin.queue(seed.queues[0].id).await.expect(404, None);
+
+        // Their ticket is untouched.
+        let t = other.admin.ticket(&other.ticket).await;
+        t.expect(200, None);
+        assert_eq!(t.str("status"), "waiting");
+    }
+
+    async fn roles_limit_what_users_may_do(app) {
+        let seed = app.seed_demo().await;
+        let (deposits, agent1, counter1) = ids(&seed);
+        // An agent cannot create a service.
+        let a = agent(&app, 1).await;
+        a.create_service(seed.site.id, "Forex").await.expect(403, Some("forbidden"));
+        // An agent acts only as itself.
+        a.create_ticket(&deposits).await.expect(201, None);
+        a.call_next(seed.agents[1].1.id, &counter1).await.expect(403, Some("forbidden"));
+
+        // A device (display/kiosk) reads but cannot call tickets or issue them.
+        app.app
+            .create_user(
+                &Principal::system(),
+                Some(&seed.tenant),
+                NewLogin {
+                    email: "display@demo.test".into(),
+                    password: DEMO_PASSWORD.into(),
+                    role: Role::Device,
+                    site_id: Some(seed.site.id),
+                },
+                &RequestMeta::default(),
+            )
+            .await
+            .unwrap();
+        let device = app.login("display@demo.test", DEMO_PASSWORD).await;
+        device.get(&device.t("/queues")).await.expect(200, None);
+        device.call_next(&agent1, &counter1).await.expect(403, Some("forbidden"));
+        device.create_ticket(&deposits).await.expect(403, Some("forbidden"));
+
+        // The admin may create the service.
+        admin(&app).await.create_service(seed.site.id, "Forex").await.expect(201, None);
+    }
+
+    async fn an_illegal_transition_is_409_and_changes_nothing(app) {
+        let seed = app.seed_demo().await;
+        let admin = admin(&app).await;
+        let t = admin.create_ticket(seed.services[0].id).await;
+        t.expect(201, None);
+        let id = t.id();
+        let before = admin.ticket(&id).await;
+        let audit_before = app.app.verify_audit(&seed.tenant).await.unwrap().unwrap();
+
+        for action in ["close", "start", "resume", "recall", "no-show"] {
+            admin.act(&id, action).await.expect(409, Some("illegal_transition"));
+        }
+
+        let after = admin.ticket(&id).await;
+        assert_eq!(after.body, before.body);
+        assert_eq!(app.app.verify_audit(&seed.tenant).await.unwrap().unwrap(), audit_before);
+        // Cancelled is final: cancelling twice is illegal too.
+        admin.act(&id, "cancel").await.expect(200, None);
+        admin.act(&id, "cancel").await.expect(409, Some("illegal_transition"));
+    }
+
+    async fn transfer_keeps_the_original_place_when_asked(app) {
+        let seed = app.seed_demo().await;
+        let admin = admin(&app).await;
+        let (deposits, loans) = (seed.services[0].id, seed.services[1].id);
+        let loans_q = seed.queues[1].id;
+
+        // Two tickets arrive at Deposits before anyone queues for Loans.
+        let early = admin.create_ticket(deposits).await.id();
+        let late = admin.create_ticket(deposits).await.id();
+        let b1 = admin.create_ticket(loans).await;
+        b1.expect(201, None);
+        admin.create_ticket(loans).await.expect(201, None);
+
+        // Kept: the transferred ticket goes ahead of both Loans tickets.
+        let kept = admin.transfer(&early, loans_q, true).await;
+        kept.expect(200, None);
+        assert_eq!(kept.str("queue_id"), loans_q.to_string());
+        assert_eq!(kept.str("status"), "waiting");
+        assert!(kept.str("number").starts_with('B'), "{}", kept.text);
+        assert_eq!(kept.body["position"], 1, "{}", kept.text);
+        let b1_now = admin.ticket(&b1.id()).await;
+        assert_eq!(b1_now.body["position"], 2);
+        // The original is closed as transferred and points at the new ticket.
+        let original = admin.ticket(&early).await;
+        assert_eq!(original.str("status"), "transferred");
+        assert_eq!(original.str("transferred_to"), kept.id());
+
+        // Not kept: to the back of the line.
+        let back = admin.transfer(&late, loans_q, false).await;
+        back.expect(200, None);
+        assert_eq!(back.body["position"], 4, "{}", back.text);
+    }
+
+    async fn positions_and_etas_are_reported(app) {
+        let seed = app.seed_demo().await;
+        let (deposits, agent1, counter1) = ids(&seed);
+        let admin = admin(&app).await;
+
+        let head = admin.create_ticket(&deposits).await;
+        head.expect(201, None);
+        assert_eq!(head.body["position"], 1);
+        assert_eq!(eta(&head.body), Some((0, 0)), "head of the line: {}", head.text);
+
+        let second = admin.create_ticket(&deposits).await;
+        assert_eq!(second.body["position"], 2);
+        let (min, max) = eta(&second.body).expect("agents serve Deposits");
+        assert!(min <= max, "{}", second.text);
+        let third = admin.create_ticket(&deposits).await;
+        assert_eq!(third.body["position"], 3);
+        let (_, max3) = eta(&third.body).unwrap();
+        assert!(max3 >= max, "more people ahead, no shorter wait: {} vs {}", third.text, second.text);
+
+        // Reading a ticket reports its live position; the queue lists the next ones.
+        let read = admin.ticket(&second.id()).await;
+        assert_eq!(read.body["position"], 2);
+        let q = admin.queue(seed.queues[0].id).await;
+        q.expect(200, None);
+        assert_eq!(q.body["waiting"], 3);
+        let next: Vec<&str> = q.body["next"].as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap()).collect();
+        assert_eq!(next, [head.id(), second.id(), third.id()]);
+
+        // Calling the head moves everyone up.
+        agent(&app, 1).await.call_next(&agent1, &counter1).await.expect(200, None);
+        let read = admin.ticket(&second.id()).await;
+        assert_eq!(read.body["position"], 1);
+        assert_eq!(eta(&read.body), Some((0, 0)));
+
+        // Nobody has a skill for a new service: the ETA is unknown.
+        let svc = admin.create_service(seed.site.id, "Forex").await;
+        svc.expect(201, None);
+        admin.create_queue(svc.id(), "Forex", "F").await.expect(201, None);
+        let lonely = admin.create_ticket(svc.id()).await;
+        lonely.expect(201, None);
+        assert_eq!(lonely.body["position"], 1);
+        assert!(lonely.body["eta"].is_null(), "{}", lonely.text);
+    }
+
+    async fn api_keys_work_within_their_scopes(app) {
+        let seed = app.seed_demo().await;
+        let (deposits, agent1, counter1) = ids(&seed);
+        let admin = admin(&app).await;
+
+        let created = admin.create_api_key("kiosk", &["read:queue", "write:queue"]).await;
+        created.expect(201, None);
+        let secret = ["key", "secret", "api_key", "token"]
+            .iter()
+            .find_map(|f| created.body[*f].as_str())
+            .unwrap_or_else(|| panic!("the key is shown: {}", created.text))
+            .to_owned();
+        let key = app.session(secret.clone(), None, "demo");
+
+        // As a bearer token and as X-Api-Key.
+        key.get(&key.t("/services")).await.expect(200, None);
+        key.create_ticket(&deposits).await.expect(201, None);
+        let x = key.via_x_api_key();
+        x.get(&x.t("/queues")).await.expect(200, None);
+        x.create_ticket(&deposits).await.expect(201, None);
+
+        // Beyond its scopes.
+        key.create_service(seed.site.id, "Forex").await.expect(403, Some("forbidden"));
+        key.call_next(&agent1, &counter1).await.expect(403, Some("forbidden"));
+        x.create_api_key("more", &["manage:tenant"]).await.expect(403, Some("forbidden"));
+
+        // Shown once: listings never carry the secret.
+        let list = admin.get(&admin.t("/api-keys")).await;
+        if list.status == 200 {
+            assert!(!list.text.contains(&secret), "{}", list.text);
+        }
+        // A key that does not exist (or was mangled) is refused.
+        app.get("/api/v1/tenants/demo/services", Some(&format!("{secret}x"))).await.expect(401, None);
+        // A demo key is not a key of another tenant.
+        other_tenant(&app).await;
+        let elsewhere = key.in_tenant("other");
+        elsewhere.get(&elsewhere.t("/services")).await.expect(404, None);
+    }
+
+    async fn repeated_failed_logins_are_throttled(app) {
+        app.seed_demo().await;
+        for _ in 0..5 {
+            app.try_login("admin@demo.test", "wrong-password").await.expect(401, Some("invalid_credentials"));
+        }
+        let r = app.try_login("admin@demo.test", "wrong-password").await;
+        r.expect(429, Some("too_many_attempts"));
+        // Even the right password waits out the window.
+        app.try_login("admin@demo.test", DEMO_PASSWORD).await.expect(429, Some("too_many_attempts"));
+        // Other accounts are not locked by it.
+        app.try_login("agent1@demo.test", DEMO_PASSWORD).await.expect(200, None);
+    }
+
+    async fn metrics_count_requests_and_tickets(app) {
+        let seed = app.seed_demo().await;
+        let admin = admin(&app).await;
+        admin.create_ticket(seed.services[0].id).await.expect(201, None);
+        app.get("/api/v1/health", None).await.expect(200, None);
+        let m = app.get("/metrics", None).await;
+        m.expect(200, None);
+        for name in ["sq_http_requests_total", "sq_tickets_issued_total"] {
+            assert!(m.text.contains(name), "{name} missing from:\n{}", m.text);
+        }
+    }
+
+    async fn openapi_document_and_docs_page_are_served(app) {
+        let r = app.get("/api/v1/openapi.json", None).await;
+        r.expect(200, None);
+        assert!(r.body["openapi"].as_str().unwrap_or("").starts_with("3.1"), "{}", r.body["openapi"]);
+        let paths = r.body["paths"].as_object().expect("paths");
+        for p in [
+            "/api/v1/auth/token",
+            "/api/v1/health",
+            "/api/v1/tenants/{tenant}/tickets",
+            "/api/v1/tenants/{tenant}/agents/{id}/call-next",
+        ] {
+            assert!(paths.contains_key(p), "{p} not documented; have {:?}", paths.keys().collect::<Vec<_>>());
+        }
+        let docs = app.get("/api/docs", None).await;
+        docs.expect(200, None);
+        assert!(docs.text.to_lowercase().contains("<html"), "{}", docs.text);
+    }
+
+    async fn audit_verify_names_an_altered_row(app) {
+        let seed = app.seed_demo().await;
+        let admin = admin(&app).await;
+        admin.create_ticket(seed.services[0].id).await.expect(201, None);
+        let n = match sq_server::verify_audit(&app.app, "demo").await.unwrap() {
+            AuditReport::Intact { rows } => rows,
+            AuditReport::Broken(b) => panic!("fresh chain broken: {b}"),
+        };
+        assert!(n >= 10, "the seed and the ticket are audited: {n} rows");
+
+        let changed = raw_sql(
+            &app,
+            &format!(
+                "UPDATE audit_log SET entity_id = 'tampered' WHERE seq = 4 AND tenant_id = '{}'",
+                seed.tenant.id
+            ),
+        )
+        .await;
+        assert_eq!(changed, 1);
+        match sq_server::verify_audit(&app.app, "demo").await.unwrap() {
+            AuditReport::Broken(sq_domain::audit::BrokenLink::Altered { seq, .. }) => assert_eq!(seq, 4),
+            other => panic!("expected row 4 altered, got {other:?}"),
+        }
+    }
+}
