@@ -267,14 +267,14 @@ impl DemoSeed {
             let _ = writeln!(s, "  counter {:<9} id {}", c.name.as_str(), c.id);
         }
         let _ = writeln!(s, "Logins (password for all: {}):", self.password);
-        let _ = writeln!(s, "  {:<20} admin", self.admin.email);
+        let _ = writeln!(s, "  {:<20} admin", self.admin.email.as_str());
         for (u, a) in &self.agents {
             let _ = writeln!(s, "  {:<20} agent  (agent id {})", u.email.as_str(), a.id);
         }
         let _ = writeln!(
             s,
             "  {:<20} super_admin (platform: creates tenants)",
-            self.root.email
+            self.root.email.as_str()
         );
         if self.password_generated {
             let _ = writeln!(
