@@ -1,4 +1,23 @@
 //! Flow templates and the conversation engine (FLOWS.md). Being written.
 
+pub mod diag;
+pub mod expr;
+pub mod keywords;
 pub mod ladder;
+pub mod limits;
+mod load;
+pub mod locate;
+pub mod messages;
+pub mod migrate;
+pub mod model;
 pub mod sms;
+pub mod value;
+
+pub use diag::{Diagnostic, Diagnostics, Severity};
+pub use keywords::{Keyword, KeywordTable};
+pub use limits::Limits;
+pub use model::*;
+pub use value::{Args, Item, Value, Vars};
+
+/// The languages every starter flow ships in (en is the source).
+pub const LANGUAGES: [&str; 5] = ["en", "fr", "ar", "sw", "pt"];
