@@ -448,6 +448,15 @@ impl App {
             .await?;
         Ok((stored, secret))
     }
+
+    /// The tenant's API keys, without their secrets (only hashes are stored).
+    pub async fn api_keys(&self, p: &Principal, tenant: &Tenant) -> Result<Vec<ApiKey>> {
+        p.require(Scope::ManageTenant)?;
+        if !p.may_access(tenant.id) {
+            return Err(AppError::NotFound("tenant"));
+        }
+        Ok(self.store.api_keys(tenant.id).await?)
+    }
 }
 
 #[cfg(test)]
