@@ -1,8 +1,22 @@
-//! SmartQueue's HTTP edge (axum): REST API v1 with its OpenAPI document, and later the
-//! provider webhooks, WebSocket/SSE feeds and askama views.
+//! SmartQueue's HTTP edge (axum): the REST API v1 under `/api/v1` with its OpenAPI 3.1
+//! document (`/api/v1/openapi.json`, rendered at `/api/docs`) and Prometheus metrics at
+//! `/metrics`. Later: provider webhooks, WebSocket/SSE feeds and askama views.
 //!
-//! SKELETON: the public API below is fixed (`WebState`, `router`, `serve`); routes are
-//! being written.
+//! Handlers are thin: parse the request into domain values, call one [`sq_app::App`] use
+//! case (which checks the caller's scope and tenant, and writes the audit row), convert the
+//! result into a DTO. Every failure — use case, extractor, unknown route, body limit,
+//! timeout — leaves as one envelope, `{"error": {"code", "message", "field"?}}`, with the
+//! message in the language negotiated from `Accept-Language` (see [`error`]).
+
+mod api;
+mod docs;
+pub mod dto;
+pub mod error;
+pub mod extract;
+mod observe;
+
+pub use api::ApiDoc;
+pub use error::{ApiError, ApiResult, ERROR_CODES};
 
 use axum::Router;
 use axum::routing::get;
@@ -10,10 +24,21 @@ use sq_app::App;
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 /// Renders the Prometheus exposition text. Supplied by the binary, which owns the
 /// recorder, so this crate only speaks the `metrics` facade.
 pub type MetricsRender = Arc<dyn Fn() -> String + Send + Sync>;
+
+/// Request bodies above this are refused with 413 `payload_too_large`.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// A request still running after this is answered 408 `request_timeout`.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[derive(Clone)]
 pub struct WebState {
@@ -21,21 +46,46 @@ pub struct WebState {
     pub metrics: Option<MetricsRender>,
 }
 
+impl WebState {
+    pub fn new(app: App, metrics: Option<MetricsRender>) -> Self {
+        Self { app, metrics }
+    }
+}
+
 impl fmt::Debug for WebState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WebState")
             .field("app", &self.app)
-            .finish_non_exhaustive()
+            .field("metrics", &self.metrics.is_some())
+            .finish()
     }
 }
 
 /// All routes, with middleware.
 pub fn router(state: WebState) -> Router {
-    Router::new()
-        .route(
-            "/api/v1/health",
-            get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }),
+    let x_request_id = axum::http::HeaderName::from_static("x-request-id");
+    api::routes()
+        .route("/api/v1/openapi.json", get(docs::openapi))
+        .route("/api/docs", get(docs::page))
+        .route("/metrics", get(observe::metrics))
+        .fallback(error::route_not_found)
+        .method_not_allowed_fallback(error::method_not_allowed)
+        // Innermost first. `localise` sits outside the limit and the timeout so their bare
+        // 413/408 responses get the envelope too.
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
+        .layer(axum::middleware::from_fn(error::localise))
+        .layer(axum::middleware::from_fn(observe::track))
+        .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(observe::span)
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
         )
+        .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
         .with_state(state)
 }
 
