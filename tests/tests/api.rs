@@ -1,10 +1,7 @@
 //! The REST API v1, black-box, on both backends (see `sq_tests::backend_tests!`).
 
 use serde_json::{Value, json};
-use sq_app::{NewLogin, Principal, RequestMeta};
-use sq_domain::Role;
 use sq_server::{AuditReport, DemoSeed};
-use sq_store::{NewCounter, NewService, NewSite, NewTenant};
 use sq_tests::{DEMO_PASSWORD, Session, TestApp, backend_tests, raw_sql, sign_jwt};
 
 async fn admin(app: &TestApp) -> Session {
@@ -16,8 +13,9 @@ async fn agent(app: &TestApp, n: usize) -> Session {
         .await
 }
 
-/// A second tenant ("other") with a site, a service and its queue, a counter, an agent
-/// and an admin login, made through the use cases (the API has no bulk set-up).
+/// A second tenant ("other"), made over the API: the platform super admin creates the
+/// tenant and its admin, who creates a site, a service and its queue, a counter, an agent
+/// and a waiting ticket.
 struct Other {
     service: String,
     queue: String,
@@ -28,115 +26,60 @@ struct Other {
 }
 
 async fn other_tenant(app: &TestApp) -> Other {
-    let sys = Principal::system();
-    let meta = RequestMeta::default();
-    let a = &app.app;
-    let tenant = a
-        .create_tenant(
-            &sys,
-            NewTenant {
-                slug: "other".parse().unwrap(),
-                name: "Other Bank".parse().unwrap(),
-                default_locale: "fr".parse().unwrap(),
-            },
-            &meta,
-        )
-        .await
-        .unwrap();
-    let site = a
-        .create_site(
-            &sys,
-            &tenant,
-            NewSite {
-                name: "Paris".parse().unwrap(),
-                timezone: "Europe/Paris".parse().unwrap(),
-                locale: "fr".parse().unwrap(),
-            },
-            &meta,
-        )
-        .await
-        .unwrap();
-    let service = a
-        .create_service(
-            &sys,
-            &tenant,
-            NewService {
-                site_id: site.id,
-                name: "Accueil".parse().unwrap(),
-                sla_target_secs: 600,
-                expected_duration_secs: 300,
-            },
-            &meta,
-        )
-        .await
-        .unwrap();
-    let queue = a
-        .create_queue(
-            &sys,
-            &tenant,
-            sq_store::NewQueue {
-                service_id: service.id,
-                name: "Accueil".parse().unwrap(),
-                prefix: "X".parse().unwrap(),
-                policy: Default::default(),
-            },
-            &meta,
-        )
-        .await
-        .unwrap();
-    let counter = a
-        .create_counter(
-            &sys,
-            &tenant,
-            NewCounter {
-                site_id: site.id,
-                name: "9".parse().unwrap(),
-            },
-            &meta,
-        )
-        .await
-        .unwrap();
-    let agent = a
-        .create_agent(
-            &sys,
-            &tenant,
-            sq_store::NewAgent {
-                site_id: site.id,
-                user_id: None,
-                name: "Autre".parse().unwrap(),
-                skills: vec![sq_domain::model::Skill {
-                    service_id: service.id,
-                    weight: 100,
-                }],
-            },
-            &meta,
-        )
-        .await
-        .unwrap();
-    a.create_user(
-        &sys,
-        Some(&tenant),
-        NewLogin {
-            email: "admin@other.test".into(),
-            password: DEMO_PASSWORD.into(),
-            role: Role::Admin,
-            site_id: None,
-        },
-        &meta,
+    let root = app.login("root@demo.test", DEMO_PASSWORD).await;
+    root.post(
+        "/api/v1/tenants",
+        &json!({"slug": "other", "name": "Other Bank", "default_locale": "fr"}),
     )
     .await
-    .unwrap();
+    .expect(201, None);
+    let root = root.in_tenant("other");
+    root.post(
+        &root.t("/users"),
+        &json!({"email": "admin@other.test", "password": DEMO_PASSWORD, "role": "admin"}),
+    )
+    .await
+    .expect(201, None);
     let admin = app
         .login("admin@other.test", DEMO_PASSWORD)
         .await
         .in_tenant("other");
-    let ticket = admin.create_ticket(service.id).await;
+    let site = admin
+        .post(
+            &admin.t("/sites"),
+            &json!({"name": "Paris", "timezone": "Europe/Paris", "locale": "fr"}),
+        )
+        .await;
+    site.expect(201, None);
+    let service = admin.create_service(site.id(), "Accueil").await;
+    service.expect(201, None);
+    let queue = admin.create_queue(service.id(), "Accueil", "X").await;
+    queue.expect(201, None);
+    let counter = admin
+        .post(
+            &admin.t("/counters"),
+            &json!({"site_id": site.id(), "name": "9"}),
+        )
+        .await;
+    counter.expect(201, None);
+    let agent = admin
+        .post(
+            &admin.t("/agents"),
+            &json!({
+                "site_id": site.id(),
+                "name": "Autre",
+                "skills": [{"service_id": service.id(), "weight": 100}],
+            }),
+        )
+        .await;
+    agent.expect(201, None);
+    let ticket = admin.create_ticket(service.id()).await;
     ticket.expect(201, None);
     Other {
-        service: service.id.to_string(),
-        queue: queue.id.to_string(),
-        counter: counter.id.to_string(),
-        agent: agent.id.to_string(),
+        service: service.id(),
+        queue: queue.id(),
+        counter: counter.id(),
+        agent: agent.id(),
         ticket: ticket.id(),
         admin,
     }
@@ -350,27 +293,26 @@ backend_tests! {
         a.call_next(seed.agents[1].1.id, &counter1).await.expect(403, Some("forbidden"));
 
         // A device (display/kiosk) reads but cannot call tickets or issue them.
-        app.app
-            .create_user(
-                &Principal::system(),
-                Some(&seed.tenant),
-                NewLogin {
-                    email: "display@demo.test".into(),
-                    password: DEMO_PASSWORD.into(),
-                    role: Role::Device,
-                    site_id: Some(seed.site.id),
-                },
-                &RequestMeta::default(),
+        let admin = admin(&app).await;
+        admin
+            .post(
+                &admin.t("/users"),
+                &json!({
+                    "email": "display@demo.test",
+                    "password": DEMO_PASSWORD,
+                    "role": "device",
+                    "site_id": seed.site.id.to_string(),
+                }),
             )
             .await
-            .unwrap();
+            .expect(201, None);
         let device = app.login("display@demo.test", DEMO_PASSWORD).await;
         device.get(&device.t("/queues")).await.expect(200, None);
         device.call_next(&agent1, &counter1).await.expect(403, Some("forbidden"));
         device.create_ticket(&deposits).await.expect(403, Some("forbidden"));
 
         // The admin may create the service.
-        admin(&app).await.create_service(seed.site.id, "Forex").await.expect(201, None);
+        admin.create_service(seed.site.id, "Forex").await.expect(201, None);
     }
 
     async fn an_illegal_transition_is_409_and_changes_nothing(app) {
