@@ -179,10 +179,13 @@ const PAGE: &str = r##"<!doctype html>
   body { font: 15px/1.45 system-ui, sans-serif; margin: 0 auto; max-width: 64rem; padding: 1rem 1.5rem; color: #1d232a; }
   h1 { margin-bottom: .2rem } h2 { margin-top: 2rem; border-bottom: 1px solid #ddd; }
   details { border: 1px solid #ddd; border-radius: 6px; margin: .4rem 0; }
-  summary { cursor: pointer; padding: .45rem .7rem; }
+  summary { cursor: pointer; padding: .45rem .7rem; display: flex; gap: .6rem; align-items: baseline; }
+  summary::before { content: "▸"; color: #888; } details[open] > summary::before { content: "▾"; }
+  summary::-webkit-details-marker { display: none; } summary { list-style: none; }
   .m { display: inline-block; min-width: 3.6rem; font: bold 12px monospace; text-transform: uppercase; }
   .get { color: #0b6e4f } .post { color: #8a4b08 } .put, .patch { color: #3a4ba8 } .delete { color: #a01818 }
-  code, .path { font-family: ui-monospace, monospace; } .scope { float: right; font-size: 12px; color: #555; }
+  code, .path { font-family: ui-monospace, monospace; } .path { white-space: nowrap; }
+  .scope { margin-left: auto; font-size: 12px; color: #555; white-space: nowrap; }
   .body { padding: 0 1rem .6rem; } table { border-collapse: collapse; margin: .3rem 0; }
   td, th { border: 1px solid #e3e3e3; padding: .2rem .5rem; text-align: left; vertical-align: top; font-size: 13px; }
   .muted { color: #666 }
@@ -192,6 +195,12 @@ const PAGE: &str = r##"<!doctype html>
 <h1>SmartQueue API</h1>
 <p class="muted">Rendered from <a href="/api/v1/openapi.json">/api/v1/openapi.json</a>.</p>
 <div id="intro"></div>
+<p>Authenticate with <code>Authorization: Bearer &lt;token&gt;</code> (an access token from
+<code>POST /api/v1/auth/token</code>, or an API key <code>sqk_…</code>) or <code>X-Api-Key: sqk_…</code>.
+Every error is an <code>ErrorEnvelope</code>:
+<code>{"error": {"code": "invalid_phone", "message": "…", "field": "contact.phone"}}</code>;
+clients branch on <code>code</code>, people read <code>message</code> (in the language of
+<code>Accept-Language</code>).</p>
 <div id="ops">Loading…</div>
 <script>
 "use strict";
@@ -202,6 +211,17 @@ const el = (tag, attrs = {}, ...kids) => {
   return e;
 };
 let spec;
+// `code` and **bold** from the descriptions, without ever parsing them as HTML.
+function md(text) {
+  const span = el("span");
+  text.split(/(`[^`]*`|\*\*[^*]*\*\*)/).forEach(part => {
+    if (part.startsWith("`") && part.endsWith("`") && part.length > 1) span.append(el("code", {}, part.slice(1, -1)));
+    else if (part.startsWith("**") && part.endsWith("**") && part.length > 3) span.append(el("b", {}, part.slice(2, -2)));
+    else span.append(part);
+  });
+  return span;
+}
+const openAll = new URLSearchParams(location.search).has("open");
 const deref = s => (s && s.$ref) ? spec.components.schemas[s.$ref.split("/").pop()] : s;
 const refName = s => s && s.$ref ? s.$ref.split("/").pop() : null;
 function typeOf(s) {
@@ -233,7 +253,7 @@ function schemaTable(s, seen = new Set()) {
   for (const [k, v] of Object.entries(props)) {
     const desc = (deref(v) || {}).description || v.description || "";
     t.append(el("tr", {}, el("td", {}, el("code", {}, k + (required.has(k) ? "" : "?"))),
-      el("td", {}, typeOf(v)), el("td", {}, desc)));
+      el("td", {}, typeOf(v)), el("td", {}, md(desc))));
   }
   return t;
 }
@@ -242,9 +262,10 @@ function operation(path, method, op) {
   const scope = scopes === undefined ? "public" : (scopes.length ? scopes.join(", ") : "any caller");
   const d = el("details", {}, el("summary", {},
     el("span", { class: "m " + method }, method), " ", el("span", { class: "path" }, path), " ",
-    el("span", { class: "muted" }, op.summary || ""), el("span", { class: "scope" }, "scope: " + scope)));
+    el("span", { class: "muted" }, md(op.summary || "")), el("span", { class: "scope" }, "scope: " + scope)));
+  if (openAll) d.open = true;
   const b = el("div", { class: "body" });
-  if (op.description) b.append(el("p", {}, op.description.replace(/\*\*|`/g, "")));
+  for (const para of (op.description || "").split("\n\n")) if (para) b.append(el("p", {}, md(para)));
   const params = (op.parameters || []).map(p => p.name + " (" + p.in + ")");
   if (params.length) b.append(el("p", {}, "Parameters: ", el("code", {}, params.join(", "))));
   const rb = op.requestBody && op.requestBody.content && op.requestBody.content["application/json"];
@@ -253,8 +274,8 @@ function operation(path, method, op) {
   const rt = el("table");
   for (const [status, r] of Object.entries(op.responses || {})) {
     const c = r.content && r.content["application/json"];
-    rt.append(el("tr", {}, el("td", {}, status), el("td", {}, (r.description || "").replace(/`/g, "")),
-      el("td", {}, c ? schemaTable(c.schema) : "")));
+    rt.append(el("tr", {}, el("td", {}, status), el("td", {}, md(r.description || "")),
+      el("td", {}, !c ? "" : refName(c.schema) === "ErrorEnvelope" ? el("code", {}, "ErrorEnvelope") : schemaTable(c.schema))));
   }
   b.append(rt);
   d.append(b);
@@ -262,7 +283,7 @@ function operation(path, method, op) {
 }
 fetch("/api/v1/openapi.json").then(r => r.json()).then(s => {
   spec = s;
-  document.getElementById("intro").append(el("p", {}, s.info.description || ""));
+  document.getElementById("intro").append(el("p", {}, md(s.info.description || "")));
   const byTag = new Map((s.tags || []).map(t => [t.name, []]));
   for (const [path, item] of Object.entries(s.paths))
     for (const m of ["get", "post", "put", "patch", "delete"])

@@ -57,7 +57,9 @@ pub(crate) async fn create_tenant(
     Ok((StatusCode::CREATED, Json(tenant.into())))
 }
 
-/// Creates a login in the tenant (`device` users need a `site_id`).
+/// Creates a login in the tenant.
+///
+/// `device` users (displays, kiosks) need a `site_id`: they see that site only.
 #[utoipa::path(
     post,
     path = "/api/v1/tenants/{tenant}/users",
@@ -105,8 +107,10 @@ pub(crate) async fn list_api_keys(
     Ok(Json(keys.into_iter().map(Into::into).collect()))
 }
 
-/// Creates a scoped API key. The key is in this response only; it is stored hashed.
-/// A key cannot hold a scope its creator lacks (403 `forbidden`).
+/// Creates a scoped API key.
+///
+/// The key is in this response only; it is stored hashed. A key cannot hold a scope its
+/// creator lacks (403 `forbidden`).
 #[utoipa::path(
     post,
     path = "/api/v1/tenants/{tenant}/api-keys",

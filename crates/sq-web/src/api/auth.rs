@@ -30,8 +30,10 @@ pub(crate) async fn token(
     Ok(Json(pair.into()))
 }
 
-/// Rotates a refresh token: the old one is spent and a new pair returned. Presenting a
-/// spent token again is refused (`token_reused`) and revokes the whole token family.
+/// Rotates a refresh token.
+///
+/// The old token is spent and a new pair returned. Presenting a spent token again is
+/// refused (`token_reused`) and revokes the whole token family.
 #[utoipa::path(
     post,
     path = "/api/v1/auth/refresh",

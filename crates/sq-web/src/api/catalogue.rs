@@ -133,7 +133,10 @@ pub(crate) async fn create_queue(
     )
 }
 
-/// A queue's live state: waiting count, tickets at counters, the next ten in calling order.
+/// A queue's live state.
+///
+/// The queue's fields, the number waiting, the tickets at counters and the next ten in
+/// the order the policy will call them.
 #[utoipa::path(
     get, path = "/api/v1/tenants/{tenant}/queues/{id}", tag = "catalogue",
     params(TenantIdParams),

@@ -101,8 +101,10 @@ pub(crate) async fn get_ticket(
     Ok(Json(v.into()))
 }
 
-/// Calls the next ticket for agent `{id}` at a counter, chosen by the queues' policies
-/// among the services the agent has a skill for. Agents may call only as themselves.
+/// Calls the next ticket for agent `{id}` at a counter.
+///
+/// The ticket is chosen by the queues' policies among the services the agent has a skill
+/// for. Agents may call only as themselves.
 #[utoipa::path(
     post, path = "/api/v1/tenants/{tenant}/agents/{id}/call-next", tag = "tickets",
     params(TenantIdParams), request_body = CallNextRequest,
@@ -211,7 +213,12 @@ action!(
     "Cancels a waiting ticket (the customer leaves the line)."
 );
 
-/// Pauses serving a ticket, with an optional reason; paused time is not service time.
+/// Longest pause reason kept with the ticket event.
+const MAX_REASON: usize = 500;
+
+/// Pauses serving a ticket.
+///
+/// The body and its `reason` are optional; paused time does not count as service time.
 #[utoipa::path(
     post, path = "/api/v1/tenants/{tenant}/tickets/{id}/pause", tag = "tickets",
     params(TenantIdParams), request_body(content = Option<PauseRequest>, description = "Optional."),
@@ -227,12 +234,22 @@ pub(crate) async fn pause(
     ApiPath(IdPath { id }): ApiPath<IdPath>,
     ApiJsonOrEmpty(req): ApiJsonOrEmpty<PauseRequest>,
 ) -> ApiResult<Json<TicketDto>> {
-    let reason = req.reason.filter(|r| !r.trim().is_empty());
+    let reason = req
+        .reason
+        .map(|r| r.trim().to_owned())
+        .filter(|r| !r.is_empty());
+    if reason
+        .as_ref()
+        .is_some_and(|r| r.chars().count() > MAX_REASON)
+    {
+        return Err(ApiError::from_code("invalid_request").with_field("reason"));
+    }
     act(&s, &sc, id, TicketAction::Pause { reason }).await
 }
 
-/// Moves a waiting or called ticket to another queue. The response is the **new** ticket
-/// (the original ends as `transferred`).
+/// Moves a waiting or called ticket to another queue.
+///
+/// The response is the **new** ticket; the original ends as `transferred`.
 #[utoipa::path(
     post, path = "/api/v1/tenants/{tenant}/tickets/{id}/transfer", tag = "tickets",
     params(TenantIdParams), request_body = TransferRequest,
