@@ -1,7 +1,10 @@
 //! Flow templates and the conversation engine (FLOWS.md). Being written.
 
+pub mod catalog;
 pub mod diag;
+pub mod engine;
 pub mod expr;
+mod flow;
 pub mod keywords;
 pub mod ladder;
 pub mod limits;
@@ -10,10 +13,17 @@ pub mod locate;
 pub mod messages;
 pub mod migrate;
 pub mod model;
+pub mod render;
 pub mod sms;
+pub mod validate;
 pub mod value;
 
 pub use diag::{Diagnostic, Diagnostics, Severity};
+pub use engine::{
+    ChoiceOut, ChooseView, EndReason, Ending, EngineError, Env, Event, Input, Label, Msg, Session,
+    State, resume, start, start_with,
+};
+pub use flow::{Flow, FlowSource};
 pub use keywords::{Keyword, KeywordTable};
 pub use limits::Limits;
 pub use model::*;
