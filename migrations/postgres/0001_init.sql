@@ -224,8 +224,9 @@ CREATE INDEX tickets_at_counter ON tickets (queue_id)
     WHERE status IN ('called', 'recalled', 'serving', 'paused');
 CREATE INDEX tickets_newest ON tickets (tenant_id, created_at DESC, id DESC);
 
--- `position` is the feed position. It is drawn while the writer holds the queue's row lock
--- (call-next) so, per queue, positions follow the order in which calls happened.
+-- `position` is the feed position. Writers insert events only once they hold their
+-- tenant's audit_heads row lock (kept to commit), so per tenant positions are drawn in
+-- commit order and a reader of `position > after` never misses a late commit.
 CREATE TABLE ticket_events (
     position    bigserial PRIMARY KEY,
     id          uuid NOT NULL UNIQUE,
@@ -306,7 +307,7 @@ CREATE TABLE audit_log (
     CONSTRAINT audit_log_tenant_seq_key UNIQUE (tenant_id, seq)
 );
 
--- The head of each tenant's chain, locked FOR UPDATE by every audited write: appends of one
+-- The head of each tenant's chain, row-locked by every audited write: appends of one
 -- tenant are serialised, so seq has no gaps and every row links to its predecessor.
 CREATE TABLE audit_heads (
     tenant_id uuid PRIMARY KEY REFERENCES tenants (id),

@@ -49,20 +49,30 @@
 //!
 //! # Concurrency
 //!
+//! Row locks are `FOR NO KEY UPDATE`: as exclusive as `FOR UPDATE` between writers, but
+//! they do not block the `KEY SHARE` locks that foreign-key checks take, so issuing a
+//! ticket into a queue (its FK points at the queue row) never waits for a call-next that
+//! holds that queue, nor a call for an agent whose status is being set.
+//!
 //! * Ticket numbers: an upsert on `queue_day_counters` returns the next number and holds
 //!   the row lock to commit, so concurrent issues serialise per queue and day: no gaps
 //!   (a rolled-back issue rolls the counter back) and no repeats.
-//! * Call-next locks the candidate queue rows `FOR UPDATE` in id order (a fixed order, so
-//!   two agents never deadlock), then reads the class heads and picks. Not `SKIP LOCKED`:
-//!   the ratio scheduler's credits live on the queue row and calls within a queue must
-//!   follow the policy order, so a second agent must *wait* for the first call to commit and
-//!   then see its effect, not skip the queue or pick from a stale head. The picked ticket is
-//!   re-checked `FOR UPDATE … AND status = 'waiting'` because cancel/transfer lock only the
-//!   ticket; if it moved meanwhile the pick is retried. Its "call" event draws its feed
-//!   position under the queue lock, so per queue the feed order is the call order.
-//! * Audit: every audited write ends by locking its tenant's `audit_heads` row, which
-//!   serialises the tenant's appends (gap-free `seq`, each row linked to the previous). It
-//!   is taken last so nothing else is waited for while it is held.
+//! * Call-next locks the candidate queue rows in id order (a fixed order, so two agents
+//!   never deadlock), then reads the class heads and picks. Not `SKIP LOCKED` (which
+//!   ARCHITECTURE.md §3 suggests): the ratio scheduler's credits live on the queue row and
+//!   calls within a queue must follow the policy order, so a second agent must *wait* for
+//!   the first call to commit and then see its effect, not skip the queue and call out of
+//!   order or from a stale head. The cost is that call-next is serialised per set of
+//!   queues, so the locked section is kept to a few round trips. The picked ticket is
+//!   updated `… WHERE status = 'waiting'` because cancel and transfer lock only the
+//!   ticket; if it moved meanwhile the pick is retried.
+//! * Audit and feed: every audited write ends by locking its tenant's `audit_heads` row,
+//!   held to commit. That serialises the tenant's appends (gap-free `seq`, each row linked
+//!   to the previous), and the ticket events are inserted only then, so their feed
+//!   positions are drawn in commit order: per tenant, not just per queue, a reader of
+//!   `position > after` never misses an event that commits later with a smaller position,
+//!   and calls replay in the order they happened. The head is taken last, so whoever holds
+//!   it waits for nothing else: no lock cycle goes through it.
 
 mod rows;
 
@@ -75,7 +85,7 @@ use sq_domain::ticket::{self, Ticket, TicketAction, TicketEvent, TicketStatus};
 use sq_domain::*;
 use sq_store::*;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
-use sqlx::{Executor, PgConnection, PgPool, Postgres, Row, Transaction};
+use sqlx::{AssertSqlSafe, Executor, PgConnection, PgPool, Postgres, Row, Transaction};
 use std::collections::BTreeMap;
 use std::str::FromStr;
 
@@ -158,30 +168,30 @@ impl PostgresStore {
 
     /// Starts a transaction scoped to `tenant` for row-level security.
     async fn tenant_tx(&self, tenant: TenantId) -> Result<Transaction<'static, Postgres>> {
-        let mut tx = self.pool.begin().await.map_err(db)?;
-        set_tenant(&mut tx, tenant).await?;
-        Ok(tx)
+        self.begin_as(tenant, "BEGIN").await
     }
 
     /// A read-only transaction on one snapshot, scoped to `tenant`.
     async fn tenant_snapshot(&self, tenant: TenantId) -> Result<Transaction<'static, Postgres>> {
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        self.begin_as(tenant, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             .await
-            .map_err(db)?;
-        set_tenant(&mut tx, tenant).await?;
-        Ok(tx)
     }
-}
 
-async fn set_tenant(conn: &mut PgConnection, tenant: TenantId) -> Result<()> {
-    sqlx::query("SELECT set_config('app.tenant_id', $1, true)")
-        .bind(tenant.0.to_string())
-        .execute(conn)
-        .await
-        .map_err(db)?;
-    Ok(())
+    /// `begin` followed by the transaction-local `set_config('app.tenant_id', …, true)`,
+    /// sent as one simple-protocol message: one round trip instead of two on every
+    /// tenant-scoped call. The id is inlined, which is safe because a `Uuid` prints as
+    /// hex digits and dashes only.
+    async fn begin_as(
+        &self,
+        tenant: TenantId,
+        begin: &str,
+    ) -> Result<Transaction<'static, Postgres>> {
+        let sql = format!(
+            "{begin}; SELECT set_config('app.tenant_id', '{}', true)",
+            tenant.0.hyphenated()
+        );
+        self.pool.begin_with(AssertSqlSafe(sql)).await.map_err(db)
+    }
 }
 
 /// Maps a database error. Unique violations name the rule that was broken; foreign-key
@@ -218,49 +228,137 @@ fn opt_str<T: ToString>(v: &Option<T>) -> Option<String> {
     v.as_ref().map(ToString::to_string)
 }
 
-/// Appends one row to the tenant's audit chain, after locking the chain's head.
-async fn append_audit(conn: &mut PgConnection, entry: AuditEntry) -> Result<AuditRecord> {
-    let tenant = entry.tenant_id;
-    let head = lock_audit_head(conn, tenant).await?;
-    let rec = audit::chain(Some((head.0, head.1.as_str())), AuditId::new(), entry);
-    let e = &rec.entry;
+/// Ends every audited write: locks the tenant's audit head (held to commit), then inserts
+/// `events` and chains `entries` after the head.
+///
+/// The events are inserted only now, under the head lock, because that lock serialises the
+/// tenant's writing transactions up to their commit: the feed positions (a sequence) are
+/// therefore drawn in commit order, and a reader of `position > after` can never miss an
+/// event that commits later with a smaller position.
+async fn record(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    events: &[&TicketEvent],
+    entries: Vec<AuditEntry>,
+) -> Result<()> {
+    let (mut seq, mut hash) = lock_audit_head(conn, tenant).await?;
+    let mut recs = Vec::with_capacity(entries.len());
+    for entry in entries {
+        let rec = audit::chain(Some((seq, hash.as_str())), AuditId::new(), entry);
+        (seq, hash) = (rec.seq, rec.hash.clone());
+        recs.push(rec);
+    }
+    // Everything in one statement: the events (in the given order, so their positions
+    // ascend in it), the audit rows and the new head.
     sqlx::query(
-        "INSERT INTO audit_log (id, tenant_id, seq, action, entity_type, entity_id, before, \
-         after, actor, ip, user_agent, at, prev_hash, hash) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+        "WITH ev AS ( \
+           INSERT INTO ticket_events (id, tenant_id, ticket_id, kind, from_status, to_status, \
+                                      actor, at, data) \
+           SELECT e.id, $1, e.ticket_id, e.kind, e.from_status, e.to_status, e.actor, e.at, \
+                  e.data \
+           FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], \
+                       $8::timestamptz[], $9::jsonb[]) WITH ORDINALITY \
+                AS e(id, ticket_id, kind, from_status, to_status, actor, at, data, n) \
+           ORDER BY e.n \
+         ), au AS ( \
+           INSERT INTO audit_log (id, tenant_id, seq, action, entity_type, entity_id, before, \
+                                  after, actor, ip, user_agent, at, prev_hash, hash) \
+           SELECT a.id, $1, a.seq, a.action, a.entity_type, a.entity_id, a.before, a.after, \
+                  a.actor, a.ip, a.user_agent, a.at, a.prev_hash, a.hash \
+           FROM unnest($10::uuid[], $11::int8[], $12::text[], $13::text[], $14::text[], \
+                       $15::jsonb[], $16::jsonb[], $17::text[], $18::text[], $19::text[], \
+                       $20::timestamptz[], $21::text[], $22::text[]) \
+                AS a(id, seq, action, entity_type, entity_id, before, after, actor, ip, \
+                     user_agent, at, prev_hash, hash) \
+         ) \
+         UPDATE audit_heads SET last_seq = $23, last_hash = $24 WHERE tenant_id = $1",
     )
-    .bind(rec.id.0)
     .bind(tenant.0)
-    .bind(rec.seq)
-    .bind(&e.action)
-    .bind(&e.entity_type)
-    .bind(&e.entity_id)
-    .bind(&e.before)
-    .bind(&e.after)
-    .bind(e.ctx.actor.to_string())
-    .bind(&e.ctx.ip)
-    .bind(&e.ctx.user_agent)
-    .bind(e.ctx.at)
-    .bind(&rec.prev_hash)
-    .bind(&rec.hash)
-    .execute(&mut *conn)
+    .bind(events.iter().map(|e| e.id.0).collect::<Vec<_>>())
+    .bind(events.iter().map(|e| e.ticket_id.0).collect::<Vec<_>>())
+    .bind(events.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>())
+    .bind(
+        events
+            .iter()
+            .map(|e| e.from.map(|s| s.as_str()))
+            .collect::<Vec<_>>(),
+    )
+    .bind(events.iter().map(|e| e.to.as_str()).collect::<Vec<_>>())
+    .bind(
+        events
+            .iter()
+            .map(|e| e.actor.to_string())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        events
+            .iter()
+            .map(|e| truncate_micros(e.at))
+            .collect::<Vec<_>>(),
+    )
+    .bind(events.iter().map(|e| e.data.clone()).collect::<Vec<_>>())
+    .bind(recs.iter().map(|r| r.id.0).collect::<Vec<_>>())
+    .bind(recs.iter().map(|r| r.seq).collect::<Vec<_>>())
+    .bind(
+        recs.iter()
+            .map(|r| r.entry.action.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        recs.iter()
+            .map(|r| r.entry.entity_type.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        recs.iter()
+            .map(|r| r.entry.entity_id.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        recs.iter()
+            .map(|r| r.entry.before.clone())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        recs.iter()
+            .map(|r| r.entry.after.clone())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        recs.iter()
+            .map(|r| r.entry.ctx.actor.to_string())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        recs.iter()
+            .map(|r| r.entry.ctx.ip.as_deref())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        recs.iter()
+            .map(|r| r.entry.ctx.user_agent.as_deref())
+            .collect::<Vec<_>>(),
+    )
+    .bind(recs.iter().map(|r| r.entry.ctx.at).collect::<Vec<_>>())
+    .bind(
+        recs.iter()
+            .map(|r| r.prev_hash.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind(recs.iter().map(|r| r.hash.as_str()).collect::<Vec<_>>())
+    .bind(seq)
+    .bind(&hash)
+    .execute(conn)
     .await
     .map_err(db)?;
-    sqlx::query("UPDATE audit_heads SET last_seq = $2, last_hash = $3 WHERE tenant_id = $1")
-        .bind(tenant.0)
-        .bind(rec.seq)
-        .bind(&rec.hash)
-        .execute(&mut *conn)
-        .await
-        .map_err(db)?;
-    Ok(rec)
+    Ok(())
 }
 
 /// The tenant's (last seq, last hash), locked to commit. `(0, GENESIS)` chains exactly like
 /// an empty chain, so a missing head is created as that.
 async fn lock_audit_head(conn: &mut PgConnection, tenant: TenantId) -> Result<(i64, String)> {
     const SELECT: &str =
-        "SELECT last_seq, last_hash FROM audit_heads WHERE tenant_id = $1 FOR UPDATE";
+        "SELECT last_seq, last_hash FROM audit_heads WHERE tenant_id = $1 FOR NO KEY UPDATE";
     if let Some(h) = sqlx::query_as(SELECT)
         .bind(tenant.0)
         .fetch_optional(&mut *conn)
@@ -285,7 +383,28 @@ async fn lock_audit_head(conn: &mut PgConnection, tenant: TenantId) -> Result<(i
         .map_err(db)
 }
 
-/// Audits one change; the entity type is the action's prefix (`ticket` for `ticket.call`).
+/// An audit entry; the entity type is the action's prefix (`ticket` for `ticket.call`).
+fn entry<T: serde::Serialize>(
+    tenant: TenantId,
+    action: &str,
+    entity_id: impl ToString,
+    before: Option<&T>,
+    after: Option<&T>,
+    ctx: &AuditContext,
+) -> Result<AuditEntry> {
+    let entity_type = action.split_once('.').map_or(action, |(t, _)| t);
+    Ok(AuditEntry::new(
+        tenant,
+        action,
+        entity_type,
+        entity_id,
+        before.map(json).transpose()?,
+        after.map(json).transpose()?,
+        ctx,
+    ))
+}
+
+/// Audits one change that has no ticket event.
 async fn audit_write<T: serde::Serialize>(
     conn: &mut PgConnection,
     tenant: TenantId,
@@ -295,17 +414,8 @@ async fn audit_write<T: serde::Serialize>(
     after: Option<&T>,
     ctx: &AuditContext,
 ) -> Result<()> {
-    let entity_type = action.split_once('.').map_or(action, |(t, _)| t);
-    let entry = AuditEntry::new(
-        tenant,
-        action,
-        entity_type,
-        entity_id,
-        before.map(json).transpose()?,
-        after.map(json).transpose()?,
-        ctx,
-    );
-    append_audit(conn, entry).await.map(drop)
+    let e = entry(tenant, action, entity_id, before, after, ctx)?;
+    record(conn, tenant, &[], vec![e]).await
 }
 
 // ---- loaders ----------------------------------------------------------------------------
@@ -370,7 +480,7 @@ async fn with_skills(conn: &mut PgConnection, mut agents: Vec<Agent>) -> Result<
 
 async fn load_agent(conn: &mut PgConnection, id: AgentId, lock: bool) -> Result<Option<Agent>> {
     let sql = if lock {
-        "SELECT * FROM agents WHERE id = $1 FOR UPDATE"
+        "SELECT * FROM agents WHERE id = $1 FOR NO KEY UPDATE"
     } else {
         "SELECT * FROM agents WHERE id = $1"
     };
@@ -418,7 +528,7 @@ async fn load_ticket(conn: &mut PgConnection, id: TicketId, lock: bool) -> Resul
         concat!(
             "SELECT ",
             ticket_cols!(),
-            " FROM tickets WHERE id = $1 FOR UPDATE"
+            " FROM tickets WHERE id = $1 FOR NO KEY UPDATE"
         )
     } else {
         concat!("SELECT ", ticket_cols!(), " FROM tickets WHERE id = $1")
@@ -507,25 +617,6 @@ async fn update_ticket(conn: &mut PgConnection, t: &Ticket) -> Result<()> {
     .await
     .map_err(db)?;
     Ok(())
-}
-
-async fn insert_event(conn: &mut PgConnection, e: &TicketEvent) -> Result<i64> {
-    sqlx::query_scalar(
-        "INSERT INTO ticket_events (id, tenant_id, ticket_id, kind, from_status, to_status, \
-         actor, at, data) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING position",
-    )
-    .bind(e.id.0)
-    .bind(e.tenant_id.0)
-    .bind(e.ticket_id.0)
-    .bind(&e.kind)
-    .bind(e.from.map(|s| s.as_str()))
-    .bind(e.to.as_str())
-    .bind(e.actor.to_string())
-    .bind(truncate_micros(e.at))
-    .bind(&e.data)
-    .fetch_one(conn)
-    .await
-    .map_err(db)
 }
 
 /// The next number of `queue` for `day`. The upsert's row lock is held until commit.
@@ -934,7 +1025,7 @@ impl Store for PostgresStore {
         ctx: &AuditContext,
     ) -> Result<Queue> {
         let mut tx = self.tenant_tx(tenant).await?;
-        let before = sqlx::query("SELECT * FROM queues WHERE id = $1 FOR UPDATE")
+        let before = sqlx::query("SELECT * FROM queues WHERE id = $1 FOR NO KEY UPDATE")
             .bind(id.0)
             .fetch_optional(&mut *tx)
             .await
@@ -1219,8 +1310,9 @@ impl Store for PostgresStore {
         )
         .await?;
         insert_ticket(&mut tx, &t).await?;
-        insert_event(&mut tx, &ticket::issued_event(&t, &ctx.actor)).await?;
-        audit_write(&mut tx, tenant, "ticket.issue", t.id, None, Some(&t), ctx).await?;
+        let issued = ticket::issued_event(&t, &ctx.actor);
+        let audit = entry(tenant, "ticket.issue", t.id, None, Some(&t), ctx)?;
+        record(&mut tx, tenant, &[&issued], vec![audit]).await?;
         tx.commit().await.map_err(db)?;
         Ok(t)
     }
@@ -1299,33 +1391,51 @@ impl Store for PostgresStore {
     ) -> Result<Option<Ticket>> {
         let at = truncate_micros(ctx.at);
         let mut tx = self.tenant_tx(tenant).await?;
-        let agent = load_agent(&mut tx, agent_id, false)
-            .await?
+        // The agent's site and skills and the counter's site, in one round trip.
+        let r = sqlx::query(
+            "SELECT (SELECT site_id FROM agents WHERE id = $1) AS agent_site, \
+                    (SELECT site_id FROM counters WHERE id = $2) AS counter_site, \
+                    ARRAY(SELECT service_id FROM agent_skills \
+                          WHERE agent_id = $1 AND weight > 0 ORDER BY position) AS services, \
+                    ARRAY(SELECT weight FROM agent_skills \
+                          WHERE agent_id = $1 AND weight > 0 ORDER BY position) AS weights",
+        )
+        .bind(agent_id.0)
+        .bind(counter_id.0)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db)?;
+        let agent_site: uuid::Uuid = r
+            .try_get::<Option<uuid::Uuid>, _>("agent_site")
+            .map_err(db)?
             .ok_or(StoreError::NotFound("agent"))?;
-        let counter = load_counter(&mut tx, counter_id)
-            .await?
+        let counter_site: uuid::Uuid = r
+            .try_get::<Option<uuid::Uuid>, _>("counter_site")
+            .map_err(db)?
             .ok_or(StoreError::NotFound("counter"))?;
-        if counter.site_id != agent.site_id {
+        if counter_site != agent_site {
             return Err(StoreError::Invalid(
                 "the counter is not at the agent's site".into(),
             ));
         }
-        let skilled: Vec<uuid::Uuid> = agent
-            .skills
+        let services: Vec<uuid::Uuid> = r.try_get("services").map_err(db)?;
+        let weights: Vec<i16> = r.try_get("weights").map_err(db)?;
+        let weight_of: BTreeMap<uuid::Uuid, u8> = services
             .iter()
-            .filter(|s| s.weight > 0)
-            .map(|s| s.service_id.0)
+            .zip(&weights)
+            .map(|(s, w)| (*s, u8::try_from(*w).unwrap_or(u8::MAX)))
             .collect();
+
         // Lock the candidate queues in a fixed (id) order; see the crate docs for why this
         // waits instead of skipping.
         let queue_rows = sqlx::query(
             "SELECT q.id, q.service_id, q.policy, q.policy_state, s.sla_target_secs \
              FROM queues q JOIN services s ON s.id = q.service_id \
              WHERE q.site_id = $1 AND q.status IN ('open', 'paused') AND q.service_id = ANY($2) \
-             ORDER BY q.id FOR UPDATE OF q",
+             ORDER BY q.id FOR NO KEY UPDATE OF q",
         )
-        .bind(agent.site_id.0)
-        .bind(&skilled)
+        .bind(agent_site)
+        .bind(&services)
         .fetch_all(&mut *tx)
         .await
         .map_err(db)?;
@@ -1335,18 +1445,17 @@ impl Store for PostgresStore {
         }
         let mut candidates = Vec::with_capacity(queue_rows.len());
         for r in &queue_rows {
-            let service_id: ServiceId =
-                r.try_get::<uuid::Uuid, _>("service_id").map_err(db)?.into();
+            let service_id: uuid::Uuid = r.try_get("service_id").map_err(db)?;
             let sla: i64 = r.try_get("sla_target_secs").map_err(db)?;
             let policy: serde_json::Value = r.try_get("policy").map_err(db)?;
             candidates.push(Candidate {
                 queue_id: r.try_get::<uuid::Uuid, _>("id").map_err(db)?.into(),
-                service_id,
+                service_id: service_id.into(),
                 policy: serde_json::from_value(policy)
                     .map_err(|e| StoreError::Backend(format!("corrupt policy: {e}")))?,
                 state: rows::policy_state(r)?,
                 sla_target_secs: u32::try_from(sla).unwrap_or(u32::MAX),
-                weight: agent.weight_for(service_id).unwrap_or(0),
+                weight: weight_of.get(&service_id).copied().unwrap_or(0),
                 waiting: Vec::new(),
             });
         }
@@ -1355,32 +1464,32 @@ impl Store for PostgresStore {
         for _ in 0..CALL_RETRIES {
             // Only the head of each class: FIFO within a class is the rule, so the policy
             // never needs more than the first ticket of each (queue, priority).
-            let heads = sqlx::query(
-                "SELECT DISTINCT ON (queue_id, priority) id, queue_id, priority, arrived_at, seq \
-                 FROM tickets WHERE queue_id = ANY($1) AND status = 'waiting' \
-                 ORDER BY queue_id, priority, arrived_at, seq",
-            )
+            let heads = sqlx::query(concat!(
+                "SELECT DISTINCT ON (queue_id, priority) ",
+                ticket_cols!(),
+                " FROM tickets WHERE queue_id = ANY($1) AND status = 'waiting' \
+                  ORDER BY queue_id, priority, arrived_at, seq"
+            ))
             .bind(&queue_ids)
             .fetch_all(&mut *tx)
             .await
-            .map_err(db)?;
+            .map_err(db)?
+            .iter()
+            .map(rows::ticket)
+            .collect::<Result<Vec<_>>>()?;
             for c in &mut candidates {
                 c.waiting.clear();
             }
-            for r in &heads {
-                let q: QueueId = r.try_get::<uuid::Uuid, _>("queue_id").map_err(db)?.into();
-                let Some(c) = candidates.iter_mut().find(|c| c.queue_id == q) else {
-                    continue;
-                };
-                let class: i16 = r.try_get("priority").map_err(db)?;
-                let seq: i64 = r.try_get("seq").map_err(db)?;
-                c.waiting.push(Waiting {
-                    id: r.try_get::<uuid::Uuid, _>("id").map_err(db)?.into(),
-                    class: class as u8,
-                    arrived_at: r.try_get("arrived_at").map_err(db)?,
-                    seq: seq as u32,
-                    sla_target_secs: c.sla_target_secs,
-                });
+            for h in &heads {
+                if let Some(c) = candidates.iter_mut().find(|c| c.queue_id == h.queue_id) {
+                    c.waiting.push(Waiting {
+                        id: h.id,
+                        class: h.priority,
+                        arrived_at: h.arrived_at,
+                        seq: h.seq,
+                        sla_target_secs: c.sla_target_secs,
+                    });
+                }
             }
             let views: Vec<QueueView<'_>> = candidates
                 .iter()
@@ -1398,44 +1507,48 @@ impl Store for PostgresStore {
                 tx.commit().await.map_err(db)?;
                 return Ok(None);
             };
-            // Cancel and transfer lock only the ticket: re-check it is still waiting.
-            let Some(r) = sqlx::query(concat!(
-                "SELECT ",
-                ticket_cols!(),
-                " FROM tickets WHERE id = $1 AND status = 'waiting' FOR UPDATE"
-            ))
-            .bind(pick.ticket_id.0)
-            .fetch_optional(&mut *tx)
+            let before = heads
+                .into_iter()
+                .find(|t| t.id == pick.ticket_id)
+                .ok_or_else(|| StoreError::Backend("the policy picked a non-head".into()))?;
+            let (called, event) = ticket::call(&before, agent_id, counter_id, &ctx.actor, at)?;
+            // Cancel and transfer lock only the ticket, not its queue: the update re-checks
+            // (after waiting for any such lock) that it is still waiting. A waiting ticket
+            // changes in no other way, so `before` is otherwise current.
+            let updated = sqlx::query(
+                "UPDATE tickets SET status = $2, called_at = $3, agent_id = $4, counter_id = $5 \
+                 WHERE id = $1 AND status = 'waiting'",
+            )
+            .bind(called.id.0)
+            .bind(called.status.as_str())
+            .bind(called.called_at)
+            .bind(agent_id.0)
+            .bind(counter_id.0)
+            .execute(&mut *tx)
             .await
-            .map_err(db)?
-            else {
+            .map_err(db)?;
+            if updated.rows_affected() == 0 {
                 continue;
-            };
-            let before = rows::ticket(&r)?;
-            let (called, event) = ticket::call(&before, agent.id, counter.id, &ctx.actor, at)?;
-            update_ticket(&mut tx, &called).await?;
-            sqlx::query("UPDATE queues SET policy_state = $2 WHERE id = $1")
-                .bind(pick.queue_id.0)
-                .bind(json(&pick.new_state)?)
-                .execute(&mut *tx)
-                .await
-                .map_err(db)?;
-            insert_event(&mut tx, &event).await?;
-            sqlx::query("UPDATE agents SET status = 'serving' WHERE id = $1")
-                .bind(agent.id.0)
-                .execute(&mut *tx)
-                .await
-                .map_err(db)?;
-            audit_write(
-                &mut tx,
+            }
+            sqlx::query(
+                "WITH q AS (UPDATE queues SET policy_state = $2 WHERE id = $1) \
+                 UPDATE agents SET status = 'serving' WHERE id = $3",
+            )
+            .bind(pick.queue_id.0)
+            .bind(json(&pick.new_state)?)
+            .bind(agent_id.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+            let audit = entry(
                 tenant,
                 "ticket.call",
                 called.id,
                 Some(&before),
                 Some(&called),
                 ctx,
-            )
-            .await?;
+            )?;
+            record(&mut tx, tenant, &[&event], vec![audit]).await?;
             tx.commit().await.map_err(db)?;
             return Ok(Some(called));
         }
@@ -1462,7 +1575,7 @@ impl Store for PostgresStore {
             TicketAction::Close => {
                 if let Some(observed) = after.service_secs() {
                     let ewma: f64 = sqlx::query_scalar(
-                        "SELECT ewma_service_secs FROM services WHERE id = $1 FOR UPDATE",
+                        "SELECT ewma_service_secs FROM services WHERE id = $1 FOR NO KEY UPDATE",
                     )
                     .bind(after.service_id.0)
                     .fetch_one(&mut *tx)
@@ -1517,10 +1630,6 @@ impl Store for PostgresStore {
             _ => {}
         }
         update_ticket(&mut tx, &after).await?;
-        insert_event(&mut tx, &event).await?;
-        if let Some(new) = &created {
-            insert_event(&mut tx, &ticket::issued_event(new, &ctx.actor)).await?;
-        }
         if matches!(
             action,
             TicketAction::Close | TicketAction::NoShow | TicketAction::Transfer { .. }
@@ -1528,28 +1637,21 @@ impl Store for PostgresStore {
             release_agent(&mut tx, before.agent_id).await?;
         }
         let action_name = format!("ticket.{}", action.name());
-        audit_write(
-            &mut tx,
+        let mut events = vec![event];
+        let mut audits = vec![entry(
             tenant,
             &action_name,
             after.id,
             Some(&before),
             Some(&after),
             ctx,
-        )
-        .await?;
+        )?];
         if let Some(new) = &created {
-            audit_write(
-                &mut tx,
-                tenant,
-                "ticket.issue",
-                new.id,
-                None,
-                Some(new),
-                ctx,
-            )
-            .await?;
+            events.push(ticket::issued_event(new, &ctx.actor));
+            audits.push(entry(tenant, "ticket.issue", new.id, None, Some(new), ctx)?);
         }
+        let events: Vec<&TicketEvent> = events.iter().collect();
+        record(&mut tx, tenant, &events, audits).await?;
         tx.commit().await.map_err(db)?;
         Ok(Transitioned {
             ticket: after,
