@@ -51,6 +51,7 @@ pub const ERROR_CODES: &[(&str, StatusCode)] = &[
     ("invalid_scope", StatusCode::UNPROCESSABLE_ENTITY),
     ("invalid_queue_status", StatusCode::UNPROCESSABLE_ENTITY),
     ("invalid_agent_status", StatusCode::UNPROCESSABLE_ENTITY),
+    ("invalid_actor", StatusCode::UNPROCESSABLE_ENTITY),
     ("invalid_duration", StatusCode::UNPROCESSABLE_ENTITY),
     ("invalid_policy", StatusCode::UNPROCESSABLE_ENTITY),
     ("invalid_skill", StatusCode::UNPROCESSABLE_ENTITY),
