@@ -50,9 +50,11 @@
 //! # Concurrency
 //!
 //! Row locks are `FOR NO KEY UPDATE`: as exclusive as `FOR UPDATE` between writers, but
-//! they do not block the `KEY SHARE` locks that foreign-key checks take, so issuing a
-//! ticket into a queue (its FK points at the queue row) never waits for a call-next that
-//! holds that queue, nor a call for an agent whose status is being set.
+//! they do not block the `KEY SHARE` locks that foreign-key checks take. With `FOR UPDATE`
+//! a transfer (ticket locked, then a new ticket whose foreign key points at the target
+//! queue) and a call-next (queue locked, then the ticket) deadlock; the
+//! `transfers_and_calls_interleave_without_deadlock` test catches that. Issuing into a
+//! queue that is being called from does not wait either.
 //!
 //! * Ticket numbers: an upsert on `queue_day_counters` returns the next number and holds
 //!   the row lock to commit, so concurrent issues serialise per queue and day: no gaps
@@ -85,7 +87,7 @@ use sq_domain::ticket::{self, Ticket, TicketAction, TicketEvent, TicketStatus};
 use sq_domain::*;
 use sq_store::*;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
-use sqlx::{AssertSqlSafe, Executor, PgConnection, PgPool, Postgres, Row, Transaction};
+use sqlx::{AssertSqlSafe, Connection, Executor, PgConnection, PgPool, Postgres, Row, Transaction};
 use std::collections::BTreeMap;
 use std::str::FromStr;
 
@@ -96,6 +98,7 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/
 pub const APP_ROLE: &str = "smartqueue_app";
 
 const POOL_SIZE: u32 = 16;
+const PING_IF_IDLE_FOR: std::time::Duration = std::time::Duration::from_secs(30);
 /// Tickets listed at most per call, whatever the caller asks.
 const MAX_LIST: u32 = 1_000;
 const DEFAULT_LIST: u32 = 100;
@@ -132,7 +135,19 @@ impl PostgresStore {
         owner.close().await;
         migrated.map_err(|e| StoreError::Backend(format!("migrations: {e}")))?;
 
-        let options = PgPoolOptions::new().max_connections(POOL_SIZE);
+        // sqlx pings a connection before every acquire by default: a round trip per store
+        // call. Ping only connections that sat idle long enough to have gone stale.
+        let options = PgPoolOptions::new()
+            .max_connections(POOL_SIZE)
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= PING_IF_IDLE_FOR {
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            });
         let pool = match app_url {
             Some(url) => {
                 let app = PgConnectOptions::from_str(url).map_err(db)?;
@@ -419,6 +434,17 @@ async fn audit_write<T: serde::Serialize>(
 }
 
 // ---- loaders ----------------------------------------------------------------------------
+
+/// Tenant-scoped creates fail with `NotFound("tenant")` for an unknown tenant (rather than
+/// a foreign-key error), like the SQLite twin.
+async fn require_tenant(conn: &mut PgConnection, tenant: TenantId) -> Result<()> {
+    let found: Option<i32> = sqlx::query_scalar("SELECT 1 FROM tenants WHERE id = $1")
+        .bind(tenant.0)
+        .fetch_optional(conn)
+        .await
+        .map_err(db)?;
+    found.map(drop).ok_or(StoreError::NotFound("tenant"))
+}
 
 async fn load_site(conn: &mut PgConnection, id: SiteId) -> Result<Option<Site>> {
     sqlx::query("SELECT * FROM sites WHERE id = $1")
@@ -736,10 +762,13 @@ struct Candidate {
     waiting: Vec<Waiting>,
 }
 
-/// How often call-next re-picks when its chosen ticket was cancelled or transferred between
-/// reading the heads and locking it. Each retry means another transaction changed a
-/// ticket of these queues, so running out is practically impossible; it is a safety net.
-const CALL_RETRIES: usize = 16;
+/// How often call-next may re-pick because its chosen head was cancelled or transferred
+/// (which lock only the ticket) between reading the heads and updating it. Every retry means
+/// another transaction took a waiting ticket of these queues out of the line, so the loop
+/// ends at the latest when the line is empty; a canceller working down the line from its
+/// front can win several rounds in a row (the tests do exactly that). The bound is only a
+/// guard against a bug turning this into an endless loop.
+const CALL_RETRIES: usize = 10_000;
 
 #[async_trait]
 impl Store for PostgresStore {
@@ -833,6 +862,7 @@ impl Store for PostgresStore {
             created_at: truncate_micros(ctx.at),
         };
         let mut tx = self.tenant_tx(tenant).await?;
+        require_tenant(&mut tx, tenant).await?;
         sqlx::query(
             "INSERT INTO sites (id, tenant_id, name, timezone, locale, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6)",
@@ -1130,15 +1160,19 @@ impl Store for PostgresStore {
         load_site(&mut tx, a.site_id)
             .await?
             .ok_or(StoreError::NotFound("site"))?;
+        if let Some(user) = a.user_id {
+            // Row-level security shows only this tenant's users.
+            let found: Option<i32> = sqlx::query_scalar("SELECT 1 FROM users WHERE id = $1")
+                .bind(user.0)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db)?;
+            found.ok_or(StoreError::NotFound("user"))?;
+        }
         for s in &a.skills {
-            let service = load_service(&mut tx, s.service_id)
+            load_service(&mut tx, s.service_id)
                 .await?
                 .ok_or(StoreError::NotFound("service"))?;
-            if service.site_id != a.site_id {
-                return Err(StoreError::Invalid(
-                    "a skill names a service of another site".into(),
-                ));
-            }
         }
         let agent = Agent {
             id: AgentId::new(),
@@ -1284,12 +1318,8 @@ impl Store for PostgresStore {
         .fetch_optional(&mut *tx)
         .await
         .map_err(db)?;
-        let Some(row) = row else {
-            return Err(match load_service(&mut tx, req.service_id).await? {
-                Some(_) => StoreError::NotFound("queue"),
-                None => StoreError::NotFound("service"),
-            });
-        };
+        // A service without a queue takes no tickets: to the caller it is not there.
+        let row = row.ok_or(StoreError::NotFound("service"))?;
         let (queue, _, tz) = queue_with_tz(&row)?;
         if queue.status != QueueStatus::Open {
             return Err(StoreError::QueueClosed);
@@ -1795,6 +1825,7 @@ impl Store for PostgresStore {
             return Ok(user);
         };
         let mut tx = self.tenant_tx(tenant).await?;
+        require_tenant(&mut tx, tenant).await?;
         if let Some(site) = user.site_id {
             load_site(&mut tx, site)
                 .await?
@@ -1913,6 +1944,16 @@ impl Store for PostgresStore {
         };
         let scopes: Vec<&str> = key.scopes.iter().map(|s| s.as_str()).collect();
         let mut tx = self.tenant_tx(tenant).await?;
+        require_tenant(&mut tx, tenant).await?;
+        if let Some(user) = k.created_by {
+            // The creator may be a super admin (no tenant): look it up across tenants.
+            let found: Option<uuid::Uuid> = sqlx::query_scalar("SELECT id FROM sq_user_by_id($1)")
+                .bind(user.0)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db)?;
+            found.ok_or(StoreError::NotFound("user"))?;
+        }
         sqlx::query(
             "INSERT INTO api_keys (id, tenant_id, name, prefix, key_hash, scopes, created_by, \
              created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",

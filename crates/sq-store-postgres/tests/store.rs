@@ -652,6 +652,146 @@ async fn call_next_never_calls_a_ticket_cancelled_under_it() {
     assert_eq!(audit::verify(&log), Ok(log.len()));
 }
 
+/// Transfers lock the ticket and then write into the target queue; call-next locks the
+/// queues and then the ticket. With the queue rows locked `FOR NO KEY UPDATE`, the transfer's
+/// foreign-key check on the target queue does not wait for call-next, so the two cannot
+/// deadlock (with `FOR UPDATE` they did).
+#[tokio::test]
+async fn transfers_and_calls_interleave_without_deadlock() {
+    let Some(db) = TestDb::new().await else {
+        return;
+    };
+    let store = db.store.clone();
+    let s = seed(store.as_ref(), "shuffle").await;
+    let t = s.tenant.id;
+    let c = ctx(at(9, 0));
+    let loans = store
+        .create_service(
+            t,
+            NewService {
+                site_id: s.site.id,
+                name: name("Loans"),
+                sla_target_secs: 600,
+                expected_duration_secs: 600,
+            },
+            &c,
+        )
+        .await
+        .unwrap();
+    let q2 = store
+        .create_queue(
+            t,
+            NewQueue {
+                service_id: loans.id,
+                name: name("Loans"),
+                prefix: "L".parse().unwrap(),
+                policy: Default::default(),
+            },
+            &c,
+        )
+        .await
+        .unwrap();
+    let mut ids = vec![s.ticket.id];
+    for _ in 0..80 {
+        ids.push(
+            store
+                .issue_ticket(t, issue(s.service.id), &c)
+                .await
+                .unwrap()
+                .id,
+        );
+    }
+    let mut staff = Vec::new();
+    for i in 0..4 {
+        let counter = store
+            .create_counter(
+                t,
+                NewCounter {
+                    site_id: s.site.id,
+                    name: name(&format!("C{i}")),
+                },
+                &c,
+            )
+            .await
+            .unwrap();
+        let agent = store
+            .create_agent(
+                t,
+                NewAgent {
+                    site_id: s.site.id,
+                    user_id: None,
+                    name: name(&format!("A{i}")),
+                    skills: vec![
+                        model::Skill {
+                            service_id: s.service.id,
+                            weight: 5,
+                        },
+                        model::Skill {
+                            service_id: loans.id,
+                            weight: 5,
+                        },
+                    ],
+                },
+                &c,
+            )
+            .await
+            .unwrap();
+        staff.push((agent.id, counter.id));
+    }
+    let drain = |store: Arc<PostgresStore>, a, k| async move {
+        let mut n = 0usize;
+        while store
+            .call_next(t, a, k, &ctx(at(9, 5)))
+            .await
+            .unwrap()
+            .is_some()
+        {
+            n += 1;
+        }
+        n
+    };
+    let mut tasks = tokio::task::JoinSet::new();
+    for &(a, k) in &staff {
+        tasks.spawn(drain(store.clone(), a, k));
+    }
+    let mover = {
+        let (store, ids) = (store.clone(), ids.clone());
+        tokio::spawn(async move {
+            let to = TicketAction::Transfer {
+                to_queue_id: q2.id,
+                keep_position: true,
+            };
+            for id in ids {
+                match store.transition(t, id, to.clone(), &ctx(at(9, 5))).await {
+                    Ok(_) | Err(StoreError::IllegalTransition(_)) => {}
+                    Err(e) => panic!("{e:?}"),
+                }
+            }
+        })
+    };
+    tasks.join_all().await;
+    mover.await.unwrap();
+    let (a, k) = staff[0];
+    drain(store.clone(), a, k).await;
+    for id in ids {
+        let ticket = store.ticket(t, id).await.unwrap().unwrap();
+        match ticket.status {
+            TicketStatus::Called => {}
+            TicketStatus::Transferred => {
+                let new = store
+                    .ticket(t, ticket.transferred_to.unwrap())
+                    .await
+                    .unwrap()
+                    .unwrap();
+                assert_eq!((new.queue_id, new.status), (q2.id, TicketStatus::Called));
+            }
+            other => panic!("{other}"),
+        }
+    }
+    let log = store.audit_log(t).await.unwrap();
+    assert_eq!(audit::verify(&log), Ok(log.len()));
+}
+
 /// A reader following the feed with its cursor (`position > after`) while tickets are
 /// issued and called concurrently sees every event: positions are drawn in commit order.
 #[tokio::test]
