@@ -7,6 +7,7 @@ pub mod expr;
 mod flow;
 pub mod keywords;
 pub mod ladder;
+pub mod library;
 pub mod limits;
 mod load;
 pub mod locate;
@@ -15,6 +16,7 @@ pub mod migrate;
 pub mod model;
 pub mod render;
 pub mod sms;
+pub mod transcript;
 pub mod validate;
 pub mod value;
 

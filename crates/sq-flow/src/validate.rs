@@ -864,8 +864,14 @@ impl<'a> V<'a> {
                     }
                 }
                 StepKind::Do(d) => {
+                    let spec = catalog::action(&d.action);
                     for (k, a) in &d.with {
+                        // An optional argument whose variable is unset is simply left out.
+                        let optional = spec
+                            .and_then(|s| s.args.iter().find(|x| x.name == k))
+                            .is_some_and(|x| !x.required);
                         if let Arg::Var(v) = a
+                            && !optional
                             && !is_set(v)
                         {
                             self.err(
@@ -894,22 +900,31 @@ impl<'a> V<'a> {
         }
     }
 
-    /// Sample arguments for a message (validation formats with realistic values).
-    fn sample_args(&self, lang: &str, id: &str) -> Vec<(String, Value)> {
+    /// Sample arguments for a message (validation formats with realistic values). Variant
+    /// `n > 0` sets every number to [`NUMBER_VARIANTS`]`[n - 1]`, so each plural branch of a
+    /// select is measured too (`[0] You are next.` may need UCS-2 where `[other]` does not).
+    fn sample_args(&self, lang: &str, id: &str, n: usize) -> Vec<(String, Value)> {
         self.vars_of(lang, id)
             .unwrap_or_default()
             .into_iter()
             .map(|v| {
-                let s = catalog::sample(&v);
+                let s = match (catalog::sample(&v), n) {
+                    (Value::Int(_), n) if n > 0 => Value::Int(NUMBER_VARIANTS[n - 1]),
+                    (s, _) => s,
+                };
                 (v, s)
             })
             .collect()
     }
 
     fn msg(&self, lang: &str, id: &str) -> Msg {
+        self.msg_n(lang, id, 0)
+    }
+
+    fn msg_n(&self, lang: &str, id: &str, n: usize) -> Msg {
         Msg {
             id: id.to_string(),
-            args: self.sample_args(lang, id),
+            args: self.sample_args(lang, id, n),
         }
     }
 
@@ -1015,9 +1030,21 @@ impl<'a> V<'a> {
             _ => {}
         };
         match &step.kind {
-            StepKind::Say { message, .. } => text_check("say", r.text(&self.msg(lang, message))),
-            StepKind::End { message: Some(m) } => text_check("end", r.text(&self.msg(lang, m))),
-            StepKind::Ask(a) => text_check("ask/prompt", r.text(&self.msg(lang, &a.prompt))),
+            StepKind::Say { message, .. } => {
+                for n in 0..=NUMBER_VARIANTS.len() {
+                    text_check("say", r.text(&self.msg_n(lang, message, n)));
+                }
+            }
+            StepKind::End { message: Some(m) } => {
+                for n in 0..=NUMBER_VARIANTS.len() {
+                    text_check("end", r.text(&self.msg_n(lang, m, n)));
+                }
+            }
+            StepKind::Ask(a) => {
+                for n in 0..=NUMBER_VARIANTS.len() {
+                    text_check("ask/prompt", r.text(&self.msg_n(lang, &a.prompt, n)));
+                }
+            }
             StepKind::Choose(c) => {
                 let prompt = self.msg(lang, &c.prompt);
                 let choices: Vec<ChoiceOut> = match &c.source {
@@ -1074,10 +1101,13 @@ impl<'a> V<'a> {
                     }
                     Ok(l) => {
                         for fb in l.fallbacks() {
+                            // Labels of dynamic sources are the tenant's data, not the flow's:
+                            // the flow cannot give them a `short:`, and the list fallback is fine.
                             if let (
                                 Rung::WhatsAppButtons,
                                 FallReason::TitleTooLong { key, chars, limit },
-                            ) = (fb.from, &fb.reason)
+                                Source::Static(_),
+                            ) = (fb.from, &fb.reason, &c.source)
                             {
                                 let i = match &c.source {
                                     Source::Static(list) => {
@@ -1121,9 +1151,16 @@ impl<'a> V<'a> {
             }
             _ => {}
         }
+        // One problem per code: the first (default samples) is reported.
+        let mut seen = BTreeSet::new();
+        out.retain(|p| seen.insert(p.code));
         out
     }
 }
+
+/// Numbers tried in turn for every numeric argument: one per CLDR plural category that
+/// the five languages use (zero/one/two/few/many/other), plus a three-digit one.
+const NUMBER_VARIANTS: [i64; 6] = [0, 1, 2, 3, 11, 100];
 
 /// A per-channel problem of one step in one language.
 struct Problem {

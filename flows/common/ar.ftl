@@ -1,0 +1,10 @@
+invalid-choice = عذرًا، لم أفهم. اختر أحد الخيارات.
+invalid-input = عذرًا، هذا غير صحيح. حاول مرة أخرى.
+choice-yes = نعم
+choice-no = لا
+goodbye = شكرًا لك. مع السلامة!
+nav-more = المزيد
+nav-back = رجوع
+nav-sms-more = أرسل 9 للمزيد
+nav-sms-back = أرسل 0 للرجوع
+nav-list-button = اختر

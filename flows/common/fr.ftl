@@ -1,0 +1,10 @@
+invalid-choice = Désolé, je n'ai pas compris. Choisissez une des options.
+invalid-input = Désolé, ce n'est pas valide. Veuillez réessayer.
+choice-yes = Oui
+choice-no = Non
+goodbye = Merci. Au revoir !
+nav-more = Suite
+nav-back = Retour
+nav-sms-more = Répondez 9 pour la suite
+nav-sms-back = Répondez 0 pour revenir
+nav-list-button = Choisir

@@ -1,0 +1,10 @@
+invalid-choice = Desculpe, não entendi. Escolha uma das opções.
+invalid-input = Desculpe, isso não está certo. Tente novamente.
+choice-yes = Sim
+choice-no = Não
+goodbye = Obrigado. Até logo!
+nav-more = Mais
+nav-back = Voltar
+nav-sms-more = Responda 9 para mais
+nav-sms-back = Responda 0 para voltar
+nav-list-button = Escolher

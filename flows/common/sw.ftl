@@ -1,0 +1,10 @@
+invalid-choice = Samahani, sijaelewa. Tafadhali chagua mojawapo ya chaguo.
+invalid-input = Samahani, hilo si sahihi. Tafadhali jaribu tena.
+choice-yes = Ndiyo
+choice-no = Hapana
+goodbye = Asante. Kwaheri!
+nav-more = Zaidi
+nav-back = Rudi
+nav-sms-more = Jibu 9 kwa zaidi
+nav-sms-back = Jibu 0 kurudi
+nav-list-button = Chagua

@@ -1,0 +1,12 @@
+csat-prompt = شكرًا لزيارتك. كيف كانت زيارتك؟
+csat-1 = سيئة جدًا
+csat-2 = سيئة
+csat-3 = مقبولة
+csat-4 = جيدة
+csat-5 = ممتازة
+nps-prompt = هل توصي بنا لصديق؟ أرسل رقمًا من 0 (لا) إلى 10 (بالتأكيد).
+nps-invalid = أرسل رقمًا من { $min } إلى { $max }.
+comment-offer = شكرًا! هل تريد إضافة تعليق؟
+comment-no = لا، شكرًا
+comment-prompt = اكتب تعليقك من فضلك.
+feedback-thanks = شكرًا على رأيك!

@@ -1,0 +1,12 @@
+csat-prompt = Thank you for visiting { $tenant }. How was your visit?
+csat-1 = Very poor
+csat-2 = Poor
+csat-3 = Okay
+csat-4 = Good
+csat-5 = Excellent
+nps-prompt = How likely are you to recommend { $tenant } to a friend? Reply with a number from 0 (not at all) to 10 (very likely).
+nps-invalid = Please reply with a number from { $min } to { $max }.
+comment-offer = Thank you! Would you like to add a comment?
+comment-no = No, thanks
+comment-prompt = Please type your comment.
+feedback-thanks = Thank you for your feedback!

@@ -1,0 +1,12 @@
+csat-prompt = Merci de votre visite chez { $tenant }. Comment s'est-elle passée ?
+csat-1 = Très mauvaise
+csat-2 = Mauvaise
+csat-3 = Correcte
+csat-4 = Bonne
+csat-5 = Excellente
+nps-prompt = Recommanderiez-vous { $tenant } à un ami ? Répondez par un nombre de 0 (pas du tout) à 10 (certainement).
+nps-invalid = Répondez par un nombre de { $min } à { $max }.
+comment-offer = Merci ! Voulez-vous ajouter un commentaire ?
+comment-no = Non merci
+comment-prompt = Tapez votre commentaire.
+feedback-thanks = Merci pour votre avis !

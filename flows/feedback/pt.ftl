@@ -1,0 +1,12 @@
+csat-prompt = Obrigado pela sua visita ao { $tenant }. Como foi o atendimento?
+csat-1 = Péssimo
+csat-2 = Fraco
+csat-3 = Normal
+csat-4 = Bom
+csat-5 = Excelente
+nps-prompt = Recomendaria o { $tenant } a um amigo? Responda de 0 (nada) a 10 (com certeza).
+nps-invalid = Responda com um número de { $min } a { $max }.
+comment-offer = Obrigado! Quer deixar um comentário?
+comment-no = Não, obrigado
+comment-prompt = Escreva o seu comentário.
+feedback-thanks = Obrigado pela sua opinião!

@@ -1,0 +1,12 @@
+csat-prompt = Asante kwa kutembelea { $tenant }. Ziara yako ilikuwaje?
+csat-1 = Mbaya sana
+csat-2 = Mbaya
+csat-3 = Wastani
+csat-4 = Nzuri
+csat-5 = Bora kabisa
+nps-prompt = Je, ungependekeza { $tenant } kwa rafiki? Jibu kwa namba kutoka 0 (hapana kabisa) hadi 10 (hakika).
+nps-invalid = Tafadhali jibu kwa namba kutoka { $min } hadi { $max }.
+comment-offer = Asante! Ungependa kuongeza maoni?
+comment-no = Hapana, asante
+comment-prompt = Tafadhali andika maoni yako.
+feedback-thanks = Asante kwa maoni yako!

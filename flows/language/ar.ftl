@@ -1,0 +1,2 @@
+language-prompt = اختر لغتك
+language-set = تم. سأكتب إليك بالعربية.

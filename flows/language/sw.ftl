@@ -1,0 +1,2 @@
+language-prompt = Chagua lugha yako
+language-set = Imekamilika. Nitakuandikia kwa Kiswahili.
