@@ -14,10 +14,14 @@
 -- ---- the application role ---------------------------------------------------------------
 -- Roles are cluster-wide while this migration runs once per database, and test suites
 -- migrate many databases of one cluster at the same time: create the role idempotently and
--- tolerate losing the race (duplicate_object, or unique_violation on pg_authid).
+-- tolerate losing the race (duplicate_object, or unique_violation on pg_authid). Look first:
+-- an owner without CREATEROLE may use a role an administrator created beforehand.
 DO $$
 BEGIN
-    CREATE ROLE smartqueue_app LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE NOREPLICATION;
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'smartqueue_app') THEN
+        CREATE ROLE smartqueue_app LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE
+            NOREPLICATION;
+    END IF;
 EXCEPTION WHEN duplicate_object OR unique_violation THEN
     NULL;
 END

@@ -15,10 +15,11 @@
 //!   `FORCE` binds the owner too, so even an app wrongly connected as the owner stays
 //!   fenced (superusers are exempt whatever we do: never run the app as one).
 //! * Each tenant-scoped method runs in one transaction that starts with
-//!   `SELECT set_config('app.tenant_id', $1, true)`. The `true` makes the setting
-//!   transaction-local: it cannot leak to the next user of a pooled connection, and with no
-//!   setting the policy compares with NULL and nothing is visible. (`NULLIF` because after
-//!   such a transaction the setting reads `''`, not NULL.)
+//!   `SELECT set_config('app.tenant_id', '<tenant uuid>', true)` (sent together with the
+//!   `BEGIN`, one round trip). The `true` makes the setting transaction-local: it cannot
+//!   leak to the next user of a pooled connection, and with no setting the policy compares
+//!   with NULL and nothing is visible. (`NULLIF` because after such a transaction the
+//!   setting reads `''`, not NULL, and `''::uuid` would raise.)
 //! * `tenants` has no policy: slugs are public and the platform creates tenants, so the app
 //!   role may `SELECT` and `INSERT` it and nothing else.
 //! * Lookups that happen *before* the tenant is known (login by e-mail, user by id, API key
@@ -27,7 +28,8 @@
 //!   and schema-qualified names, each returning only the columns its caller needs (the
 //!   user-by-id lookup has no password hash; the key lookup never returns the hash). Because
 //!   `FORCE` also binds the owner, those functions are admitted by narrow owner-only
-//!   policies (`SELECT` on users and API keys, `INSERT` of tenant-less users).
+//!   policies (`SELECT` on users and API keys, `INSERT` of tenant-less users); the price is
+//!   that a session logged in *as the owner* can read those two tables across tenants.
 //!   `refresh_tokens` is not tenant-owned and the app role has no privilege on it at all.
 //! * Child rows reference parents by `(tenant_id, id)`, so even a bug cannot link a row of
 //!   one tenant to a parent of another.
@@ -45,7 +47,14 @@
 //! runs is still checked as the app role, but the session is *authenticated* as the owner:
 //! a statement that ran `RESET ROLE` would get the owner's privileges back. The store never
 //! does, and [`PostgresStore::connect_with`] refuses a pool that ends up as a superuser or
-//! a role with `BYPASSRLS`.
+//! a role with `BYPASSRLS`. `SET ROLE` needs the owner to be a member of the app role: a
+//! superuser always is, the migration grants it when the owner may (`CREATEROLE`), and
+//! otherwise `connect` fails at once saying so.
+//!
+//! The owner need not be a superuser (the tests cover both). Without `CREATEROLE` an
+//! administrator creates `smartqueue_app` beforehand; the migration only checks that it
+//! cannot bypass row-level security. The app login's authentication (password,
+//! certificate) is the operator's business: the migration creates the role without one.
 //!
 //! # Concurrency
 //!
@@ -132,8 +141,26 @@ impl PostgresStore {
             .await
             .map_err(db)?;
         let migrated = MIGRATOR.run(&owner).await;
+        // Without an app login the pool will `SET ROLE`: say now, clearly, if it cannot
+        // (rather than let every pooled connection fail until the acquire times out).
+        let can_set_role = if app_url.is_none() && migrated.is_ok() {
+            sqlx::query_scalar::<_, bool>("SELECT pg_has_role(current_user, $1, 'MEMBER')")
+                .bind(APP_ROLE)
+                .fetch_one(&owner)
+                .await
+                .map_err(db)
+        } else {
+            Ok(true)
+        };
         owner.close().await;
         migrated.map_err(|e| StoreError::Backend(format!("migrations: {e}")))?;
+        if !can_set_role? {
+            return Err(StoreError::Backend(format!(
+                "the database user of the URL is not a member of {APP_ROLE}, so it cannot \
+                 SET ROLE to it: grant the membership, or connect the app with its own login \
+                 (connect_with(admin_url, Some(app_url)))"
+            )));
+        }
 
         // sqlx pings a connection before every acquire by default: a round trip per store
         // call. Ping only connections that sat idle long enough to have gone stale.

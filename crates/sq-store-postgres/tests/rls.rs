@@ -411,3 +411,86 @@ async fn definer_functions_find_rows_across_tenants_and_return_only_what_is_need
         .unwrap();
     assert!(store.api_key_by_hash(&a.key_hash).await.unwrap().is_none());
 }
+
+/// The production shape: the migration owner is an ordinary role, so FORCE binds it too
+/// and the cross-tenant lookups work only through the owner-only policies.
+#[tokio::test]
+async fn works_with_a_non_superuser_owner() {
+    use sq_store::*;
+    let Some(db) = OwnedDb::new().await else {
+        return;
+    };
+    // The owner (no CREATEROLE) is not a member of the app role, so the single-URL mode
+    // (SET ROLE) is refused at once, with a reason.
+    let err = sq_store_postgres::PostgresStore::connect(&db.url)
+        .await
+        .expect_err("SET ROLE needs membership");
+    assert!(err.to_string().contains("not a member"), "{err}");
+    // The production shape: migrations as the owner, the pool on the app's own login.
+    let app_url = db
+        .url
+        .replacen(&format!("{}@", db.role), "smartqueue_app@", 1);
+    let store = sq_store_postgres::PostgresStore::connect_with(&db.url, Some(&app_url))
+        .await
+        .expect("connect with a non-superuser owner and the app login");
+    let a = seed(&store, "alpha").await;
+    let b = seed(&store, "beta").await;
+    for s in [&a, &b] {
+        let rec = store.user_by_email(&s.user.email).await.unwrap().unwrap();
+        assert_eq!(rec.user, s.user);
+        assert_eq!(store.user(s.user.id).await.unwrap(), Some(s.user.clone()));
+        let k = store.api_key_by_hash(&s.key_hash).await.unwrap().unwrap();
+        assert_eq!(k.tenant_id, s.tenant.id);
+    }
+    let admin_user = store
+        .create_user(
+            NewUser {
+                tenant_id: None,
+                email: "root@platform.test".parse().unwrap(),
+                password_hash: "$argon2id$fake".into(),
+                role: sq_domain::Role::SuperAdmin,
+                site_id: None,
+            },
+            &ctx(at(8, 0)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.user(admin_user.id).await.unwrap(), Some(admin_user));
+    let now = at(9, 0);
+    store
+        .store_refresh_token(NewRefreshToken {
+            token_hash: "t1".into(),
+            user_id: a.user.id,
+            family: Uuid::now_v7(),
+            expires_at: now + chrono::Duration::days(1),
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .rotate_refresh_token("t1", "t2", now + chrono::Duration::days(1), now)
+            .await
+            .unwrap(),
+        RefreshOutcome::Rotated { user_id: a.user.id }
+    );
+    for s in [&a, &b] {
+        let log = store.audit_log(s.tenant.id).await.unwrap();
+        assert_eq!(sq_domain::audit::verify(&log), Ok(9));
+    }
+
+    // FORCE binds the owner as well: connected directly, without a tenant, it sees no
+    // tenant-owned row except through the narrow lookup policies (users, API keys).
+    let mut owner = PgConnection::connect(&db.url).await.unwrap();
+    for &(table, _) in TENANT_TABLES {
+        let n: i64 = sqlx::query_scalar(sql(format!("SELECT count(*) FROM {table}")))
+            .fetch_one(&mut owner)
+            .await
+            .unwrap();
+        let expected = match table {
+            "users" => 3,
+            "api_keys" => 2,
+            _ => 0,
+        };
+        assert_eq!(n, expected, "{table} as the owner");
+    }
+}

@@ -338,3 +338,65 @@ pub async fn seed(store: &dyn Store, slug: &str) -> Seeded {
         key_hash,
     }
 }
+
+/// A database owned by a fresh *non-superuser* role, as in production, where FORCE ROW
+/// LEVEL SECURITY binds the owner and the SECURITY DEFINER functions rely on the
+/// owner-only policies. Dropped (database, then role) when this guard goes.
+#[derive(Debug)]
+pub struct OwnedDb {
+    pub role: String,
+    pub name: String,
+    pub admin_url: String,
+    /// The owner's URL for the database.
+    pub url: String,
+}
+
+impl OwnedDb {
+    pub async fn new() -> Option<OwnedDb> {
+        let admin_url = admin_url()?;
+        let id = uuid::Uuid::now_v7().simple().to_string();
+        let (role, name) = (format!("sq_owner_{id}"), format!("{PREFIX}{id}"));
+        let mut admin = PgConnection::connect(&admin_url).await.expect("admin");
+        for sql in [
+            format!("CREATE ROLE \"{role}\" LOGIN NOSUPERUSER NOCREATEROLE NOBYPASSRLS"),
+            format!("CREATE DATABASE \"{name}\" OWNER \"{role}\""),
+        ] {
+            sqlx::query(AssertSqlSafe(sql))
+                .execute(&mut admin)
+                .await
+                .expect("create owner and database");
+        }
+        let _ = admin.close().await;
+        let url = with_database(&admin_url, &name).replacen("postgres@", &format!("{role}@"), 1);
+        Some(OwnedDb {
+            role,
+            name,
+            admin_url,
+            url,
+        })
+    }
+}
+
+impl Drop for OwnedDb {
+    fn drop(&mut self) {
+        let (admin, name, role) = (self.admin_url.clone(), self.name.clone(), self.role.clone());
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async {
+                if let Ok(mut c) = PgConnection::connect(&admin).await {
+                    for sql in [
+                        format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
+                        format!("DROP ROLE IF EXISTS \"{role}\""),
+                    ] {
+                        let _ = sqlx::query(AssertSqlSafe(sql)).execute(&mut c).await;
+                    }
+                    let _ = c.close().await;
+                }
+            });
+        })
+        .join();
+    }
+}
