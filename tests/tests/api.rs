@@ -472,7 +472,13 @@ backend_tests! {
         app.get("/api/v1/health", None).await.expect(200, None);
         let m = app.get("/metrics", None).await;
         m.expect(200, None);
-        for name in ["sq_http_requests_total", "sq_tickets_issued_total"] {
+        for name in [
+            "sq_http_requests_total",
+            "sq_tickets_issued_total",
+            // Latency is a histogram (buckets set by sq-server's recorder), not a summary.
+            "sq_http_request_duration_seconds_bucket",
+            "sq_queue_waiting",
+        ] {
             assert!(m.text.contains(name), "{name} missing from:\n{}", m.text);
         }
     }

@@ -118,7 +118,7 @@ fn main() -> anyhow::Result<()> {
 fn base_config() -> Config {
     Config {
         listen: "127.0.0.1:0".parse().expect("address"),
-        jwt_secret: Some(format!("bench-secret-{}", uuid_simple())),
+        jwt_secret: Some(format!("bench-secret-{}-{}", uuid_simple(), uuid_simple())),
         ..Config::default()
     }
 }

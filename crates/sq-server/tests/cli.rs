@@ -180,6 +180,66 @@ fn migrate_then_seed_then_audit_verify_detects_an_altered_row() {
     assert!(!o.status.success(), "{}", show(&o));
 }
 
+#[test]
+fn config_file_then_environment_then_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("custom.toml"),
+        "data_dir = \"from-file\"\nlog_filter = \"warn\"\n",
+    )
+    .unwrap();
+    // The file's data_dir.
+    let o = smartqueue(dir.path(), &["--config", "custom.toml", "migrate"]);
+    assert!(o.status.success(), "{}", show(&o));
+    assert!(dir.path().join("from-file/smartqueue.db").exists());
+    // The environment wins over the file…
+    let o = command(dir.path(), &["--config", "custom.toml", "migrate"])
+        .env("SQ_DATA_DIR", "from-env")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", show(&o));
+    assert!(dir.path().join("from-env/smartqueue.db").exists());
+    // …and the flag over the environment.
+    let o = command(
+        dir.path(),
+        &[
+            "--config",
+            "custom.toml",
+            "migrate",
+            "--data-dir",
+            "from-flag",
+        ],
+    )
+    .env("SQ_DATA_DIR", "from-env")
+    .output()
+    .unwrap();
+    assert!(o.status.success(), "{}", show(&o));
+    assert!(dir.path().join("from-flag/smartqueue.db").exists());
+    // ./smartqueue.toml is read without --config.
+    std::fs::write(
+        dir.path().join("smartqueue.toml"),
+        "data_dir = \"default-file\"\n",
+    )
+    .unwrap();
+    let o = smartqueue(dir.path(), &["migrate"]);
+    assert!(o.status.success(), "{}", show(&o));
+    assert!(dir.path().join("default-file/smartqueue.db").exists());
+    // Bad configuration is refused with a message, not a panic.
+    let o = smartqueue(dir.path(), &["--config", "missing.toml", "migrate"]);
+    assert_eq!(o.status.code(), Some(1), "{}", show(&o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("missing.toml"));
+    let o = command(dir.path(), &["migrate"])
+        .env("SQ_JWT_SECRET", "short")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", show(&o));
+    let o = command(dir.path(), &["migrate"])
+        .env("DATABASE_URL", "mysql://nope")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", show(&o));
+}
+
 /// Kills the child if the test fails half-way.
 struct Running(Child);
 
