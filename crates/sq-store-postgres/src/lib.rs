@@ -192,9 +192,15 @@ impl PostgresStore {
                 .map_err(db)?,
         };
 
-        // Refuse to run with a pool that row-level security would not bind.
+        // Refuse to run with a pool that row-level security would not bind, or that owns
+        // the tables (an owner could switch the policies off, and reads users and API keys
+        // across tenants through the lookup policies).
         let unsafe_role: bool = sqlx::query_scalar(
-            "SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user",
+            "SELECT r.rolsuper OR r.rolbypassrls OR EXISTS ( \
+                 SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE n.nspname = 'public' AND c.relname = 'tickets' \
+                   AND pg_has_role(current_user, c.relowner, 'USAGE')) \
+             FROM pg_roles r WHERE r.rolname = current_user",
         )
         .fetch_one(&pool)
         .await
@@ -202,7 +208,9 @@ impl PostgresStore {
         if unsafe_role {
             pool.close().await;
             return Err(StoreError::Backend(
-                "the application pool must not be a superuser or bypass row-level security".into(),
+                "the application pool must not be a superuser, bypass row-level security or \
+                 own the tables"
+                    .into(),
             ));
         }
         Ok(PostgresStore { pool })

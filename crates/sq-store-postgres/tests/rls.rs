@@ -426,6 +426,11 @@ async fn works_with_a_non_superuser_owner() {
         .await
         .expect_err("SET ROLE needs membership");
     assert!(err.to_string().contains("not a member"), "{err}");
+    // Nor may the app pool be the owner itself.
+    let err = sq_store_postgres::PostgresStore::connect_with(&db.url, Some(&db.url))
+        .await
+        .expect_err("an app pool that owns the tables is refused");
+    assert!(err.to_string().contains("own the tables"), "{err}");
     // The production shape: migrations as the owner, the pool on the app's own login.
     let app_url = db
         .url
