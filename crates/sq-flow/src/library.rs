@@ -11,6 +11,7 @@ use std::path::Path;
 
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::flow::{Flow, FlowSource};
+use crate::keywords::fold;
 use crate::limits::Limits;
 use crate::messages::Messages;
 use crate::validate::{ValidateOptions, validate};
@@ -207,6 +208,28 @@ impl Library {
 
     pub fn get(&self, id: &str) -> Option<&Flow> {
         self.flows.iter().find(|f| f.id() == id)
+    }
+
+    /// The flow a message starts when the contact has no active session: the first flow
+    /// with a trigger keyword (or one of its translations, message `keywords-<keyword>`, in
+    /// any language) equal to the whole message, else the `default` flow. System keywords
+    /// are checked before this ([`crate::KeywordTable::preempts`]).
+    pub fn triggered_by(&self, text: &str) -> Option<&Flow> {
+        let t = fold(text);
+        let hit = |f: &Flow| {
+            f.definition.triggers.keywords.iter().any(|k| {
+                *k == t
+                    || f.messages.languages().any(|lang| {
+                        f.messages
+                            .literal(lang, &format!("keywords-{k}"))
+                            .is_some_and(|w| w.split([',', '\n']).any(|w| fold(w) == t))
+                    })
+            })
+        };
+        self.flows
+            .iter()
+            .find(|f| hit(f))
+            .or_else(|| self.flows.iter().find(|f| f.definition.triggers.default))
     }
 
     pub fn ids(&self) -> Vec<String> {

@@ -48,3 +48,32 @@ fn the_embedded_flows_are_the_flows_directory() {
     }
     assert_eq!(from_disk.fixtures, embedded.fixtures);
 }
+
+#[test]
+fn messages_start_flows_by_trigger_keyword_in_any_language() {
+    let lib = Library::starter().unwrap();
+    let started = |t: &str| lib.triggered_by(t).map(|f| f.id().to_string());
+    assert_eq!(started("Join").as_deref(), Some("join-queue"));
+    assert_eq!(started("FOLENI").as_deref(), Some("join-queue"));
+    assert_eq!(started("طابور").as_deref(), Some("join-queue"));
+    assert_eq!(started("annuler").as_deref(), Some("cancel-ticket"));
+    assert_eq!(started("Posição").as_deref(), Some("ticket-status"));
+    // Anything else opens the default flow.
+    assert_eq!(started("what?").as_deref(), Some("main-menu"));
+}
+
+#[test]
+fn previews_show_every_step_on_every_channel() {
+    let lib = Library::starter().unwrap();
+    let join = lib.get("join-queue").unwrap();
+    let ussd = sq_flow::preview::preview(join, &[&lib.common], sq_domain::Channel::Ussd, "ar");
+    assert!(ussd.contains("── pick_service (choose) ──"), "{ussd}");
+    assert!(
+        ussd.contains("المزيد"),
+        "the Arabic USSD menu pages with \"More\":\n{ussd}"
+    );
+    assert!(!ussd.contains(['\u{2068}', '\u{2069}']));
+    let wa = sq_flow::preview::preview(join, &[&lib.common], sq_domain::Channel::Whatsapp, "en");
+    assert!(wa.contains("WhatsAppList"), "{wa}");
+    assert!(!wa.contains("cannot be shown"), "{wa}");
+}
