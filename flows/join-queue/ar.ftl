@@ -4,7 +4,7 @@ pick-service = ما الخدمة التي تحتاجها؟
 name-offer = هل تريد إعطاء اسمك لنناديك به؟
 name-no = لا، شكرًا
 ask-name = اكتب اسمك من فضلك.
-ticket-issued = تذكرتك { $ticket }. { $ahead ->
+ticket-issued = تذكرتك { $ticket } ({ $service_label }). { $ahead ->
     [0] دورك التالي.
     [one] أمامك شخص واحد.
     [two] أمامك شخصان.
@@ -12,7 +12,7 @@ ticket-issued = تذكرتك { $ticket }. { $ahead ->
     [many] أمامك { $ahead } شخصًا.
    *[other] أمامك { $ahead } شخص.
   } الانتظار { $eta_min }-{ $eta_max } دقيقة.
-ticket-issued-no-eta = تذكرتك { $ticket }. { $ahead ->
+ticket-issued-no-eta = تذكرتك { $ticket } ({ $service_label }). { $ahead ->
     [0] دورك التالي.
     [one] أمامك شخص واحد.
     [two] أمامك شخصان.
@@ -28,6 +28,6 @@ already-waiting = لديك التذكرة { $ticket }. { $ahead ->
     [many] أمامك { $ahead } شخصًا.
    *[other] أمامك { $ahead } شخص.
   }
-service-closed = عذرًا، الخدمة مغلقة الآن. حاول لاحقًا.
+service-closed = عذرًا، { $service_label } مغلقة الآن. حاول لاحقًا.
 no-services = عذرًا، لا توجد خدمة مفتوحة الآن. حاول لاحقًا.
 still-there = هل ما زلت هنا؟ هل تريد المتابعة؟

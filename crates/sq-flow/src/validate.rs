@@ -755,6 +755,7 @@ impl<'a> V<'a> {
                 ));
             }
         }
+        self.check_translation_arguments(&present);
         let mut reported: BTreeSet<(String, String)> = BTreeSet::new();
         for (id, step) in &def.steps {
             let in_scope = available.get(id.as_str());
@@ -896,6 +897,72 @@ impl<'a> V<'a> {
                         ),
                     );
                 }
+            }
+        }
+    }
+
+    /// A translation should use the arguments the source (en) uses: one that drops
+    /// `$service_label` silently tells its readers less. Warned in the translation's file.
+    fn check_translation_arguments(&mut self, present: &[&String]) {
+        let m = &self.flow.messages;
+        let source = if m.has_language("en") { "en" } else { return };
+        for id in m.ids(source) {
+            let Some(mut want) = m.vars(source, id) else {
+                continue;
+            };
+            want.sort();
+            for lang in present.iter().filter(|l| l.as_str() != source) {
+                let Some(mut got) = m.vars(lang, id) else {
+                    continue;
+                };
+                got.sort();
+                if got == want {
+                    continue;
+                }
+                let missing: Vec<String> = want
+                    .iter()
+                    .filter(|v| !got.contains(v))
+                    .map(|v| format!("${v}"))
+                    .collect();
+                let extra: Vec<String> = got
+                    .iter()
+                    .filter(|v| !want.contains(v))
+                    .map(|v| format!("${v}"))
+                    .collect();
+                let mut parts = Vec::new();
+                if !missing.is_empty() {
+                    parts.push(format!("does not use {}", list(&missing)));
+                }
+                if !extra.is_empty() {
+                    parts.push(format!("uses {}, which {source} does not", list(&extra)));
+                }
+                let text = self
+                    .flow
+                    .source
+                    .messages
+                    .get(lang.as_str())
+                    .map_or("", String::as_str);
+                let pos = text
+                    .lines()
+                    .position(|l| {
+                        l.strip_prefix(id)
+                            .is_some_and(|r| r.trim_start().starts_with('='))
+                    })
+                    .map(|i| crate::locate::Pos {
+                        line: i + 1,
+                        column: 1,
+                    });
+                self.out.push(
+                    Diagnostic::warning(
+                        "translation_arguments_differ",
+                        format!("{lang}.ftl"),
+                        format!(
+                            "message `{id}` {} (unlike {source}.ftl)",
+                            parts.join(" and ")
+                        ),
+                    )
+                    .at(pos),
+                );
             }
         }
     }
