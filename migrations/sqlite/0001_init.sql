@@ -8,8 +8,12 @@
 --   * calendar days (local_date) are TEXT `YYYY-MM-DD`;
 --   * JSON is TEXT written by serde_json (the audit hash covers that exact text);
 --   * every tenant-owned table carries tenant_id and every query filters on it; children
---     reference their parents by (tenant_id, id), so no row can link across tenants even
---     if a query forgot a filter (the database refuses the pair).
+--     reference their catalogue parents by (tenant_id, id), so no row can link across
+--     tenants even if a query forgot a filter (the database refuses the pair);
+--   * the tables written on every ticket action (tickets, ticket_events, audit_log, the
+--     counters and heads) carry no index they do not need: each index is one more page
+--     written to the WAL per commit, and the single writer's commit rate is the issue and
+--     call rate. (Their children reference them by id; the store filters tenant_id.)
 
 CREATE TABLE tenants (
     id             TEXT PRIMARY KEY,
@@ -162,7 +166,6 @@ CREATE TABLE tickets (
     transferred_to   TEXT REFERENCES tickets (id),
     -- A number is issued once per queue and local day.
     UNIQUE (queue_id, local_date, seq),
-    UNIQUE (tenant_id, id),
     FOREIGN KEY (tenant_id, site_id) REFERENCES sites (tenant_id, id),
     FOREIGN KEY (tenant_id, queue_id) REFERENCES queues (tenant_id, id),
     FOREIGN KEY (tenant_id, service_id) REFERENCES services (tenant_id, id),
@@ -184,16 +187,15 @@ CREATE INDEX tickets_contact ON tickets (contact_id) WHERE contact_id IS NOT NUL
 -- `position` is the feed position: it grows in commit order (one writer at a time).
 CREATE TABLE ticket_events (
     position    INTEGER PRIMARY KEY AUTOINCREMENT,
-    id          TEXT NOT NULL UNIQUE,
-    tenant_id   TEXT NOT NULL,
-    ticket_id   TEXT NOT NULL,
+    id          TEXT NOT NULL,
+    tenant_id   TEXT NOT NULL REFERENCES tenants (id),
+    ticket_id   TEXT NOT NULL REFERENCES tickets (id),
     kind        TEXT NOT NULL,
     from_status TEXT,
     to_status   TEXT NOT NULL,
     actor       TEXT NOT NULL,
     at          TEXT NOT NULL,
-    data        TEXT NOT NULL,
-    FOREIGN KEY (tenant_id, ticket_id) REFERENCES tickets (tenant_id, id)
+    data        TEXT NOT NULL
 ) STRICT;
 CREATE INDEX ticket_events_tenant ON ticket_events (tenant_id, position);
 CREATE INDEX ticket_events_ticket ON ticket_events (ticket_id, position);
@@ -206,7 +208,7 @@ CREATE TABLE queue_day_counters (
     last_seq   INTEGER NOT NULL,
     PRIMARY KEY (queue_id, local_date),
     FOREIGN KEY (tenant_id, queue_id) REFERENCES queues (tenant_id, id)
-) STRICT;
+) STRICT, WITHOUT ROWID;
 
 -- Only the SHA-256 of a refresh token is stored.
 CREATE TABLE refresh_tokens (
@@ -236,7 +238,7 @@ CREATE INDEX api_keys_tenant ON api_keys (tenant_id, created_at);
 
 -- Hash-chained per tenant (sq_domain::audit). Append-only.
 CREATE TABLE audit_log (
-    id          TEXT PRIMARY KEY,
+    id          TEXT NOT NULL,
     tenant_id   TEXT NOT NULL REFERENCES tenants (id),
     seq         INTEGER NOT NULL,
     action      TEXT NOT NULL,
@@ -258,4 +260,4 @@ CREATE TABLE audit_heads (
     tenant_id TEXT PRIMARY KEY REFERENCES tenants (id),
     last_seq  INTEGER NOT NULL,
     last_hash TEXT NOT NULL
-) STRICT;
+) STRICT, WITHOUT ROWID;
