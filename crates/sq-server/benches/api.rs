@@ -37,6 +37,23 @@ struct Phase {
     errors: usize,
     secs: f64,
     latencies: Vec<Duration>,
+    /// CPU time of the whole process (server and clients) ÷ wall time: how many cores the
+    /// phase kept busy. Below the core count, something serialises (a lock, one writer).
+    cores_busy: f64,
+}
+
+/// User + system CPU seconds of this process so far (Linux; 0 elsewhere).
+fn process_cpu_secs() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // Fields after the command name (which is in parentheses and may contain spaces).
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // utime and stime are fields 14 and 15 of the line: 11 and 12 after the name.
+    // USER_HZ is 100 on every Linux this runs on.
+    (ticks(11) + ticks(12)) / 100.0
 }
 
 impl Phase {
@@ -322,6 +339,7 @@ where
     Fut: std::future::Future<Output = Outcome> + Send,
 {
     let start = Instant::now();
+    let cpu0 = process_cpu_secs();
     let deadline = start + Duration::from_secs(secs);
     let mut tasks = Vec::new();
     for i in 0..clients {
@@ -354,11 +372,13 @@ where
         end = end.max(done);
     }
     latencies.sort();
+    let secs = (end - start).as_secs_f64();
     Phase {
         ops: latencies.len(),
         errors,
-        secs: (end - start).as_secs_f64(),
+        secs,
         latencies,
+        cores_busy: (process_cpu_secs() - cpu0) / secs,
     }
 }
 
@@ -433,17 +453,20 @@ fn with_database(url: &str, db: &str) -> String {
 }
 
 fn print_table(results: &[BackendResult], tpcb: Option<f64>, clients: usize) {
-    println!("\n{clients} concurrent clients over HTTP/1.1 keep-alive");
     println!(
-        "| backend    | operation      |    ops/s |      ops | errors | p50 ms | p95 ms | p99 ms |"
+        "\n{clients} concurrent clients over HTTP/1.1 keep-alive; cores = CPU of this process (server + clients; not PostgreSQL's) ÷ wall time ({} cores here)",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     println!(
-        "|------------|----------------|---------:|---------:|-------:|-------:|-------:|-------:|"
+        "| backend    | operation      |    ops/s |      ops | errors | p50 ms | p95 ms | p99 ms | cores |"
+    );
+    println!(
+        "|------------|----------------|---------:|---------:|-------:|-------:|-------:|-------:|------:|"
     );
     for r in results {
         for (op, p) in [("issue ticket", &r.issue), ("call-next", &r.call)] {
             println!(
-                "| {:<10} | {:<14} | {:>8.0} | {:>8} | {:>6} | {:>6.1} | {:>6.1} | {:>6.1} |",
+                "| {:<10} | {:<14} | {:>8.0} | {:>8} | {:>6} | {:>6.1} | {:>6.1} | {:>6.1} | {:>5.2} |",
                 r.name,
                 op,
                 p.rate(),
@@ -451,7 +474,8 @@ fn print_table(results: &[BackendResult], tpcb: Option<f64>, clients: usize) {
                 p.errors,
                 p.pct(0.50),
                 p.pct(0.95),
-                p.pct(0.99)
+                p.pct(0.99),
+                p.cores_busy
             );
         }
     }
