@@ -184,6 +184,41 @@ CREATE INDEX tickets_at_counter ON tickets (queue_id)
 CREATE INDEX tickets_newest ON tickets (tenant_id, created_at, id);
 CREATE INDEX tickets_contact ON tickets (contact_id) WHERE contact_id IS NOT NULL;
 
+-- Waiting tickets per (queue, priority class), kept by the triggers below: positions and
+-- ETAs read these counts instead of counting index entries, which would cost time in
+-- proportion to the queue's length on every ticket shown. (SQLite only: a derived table,
+-- not part of the shape shared with PostgreSQL. Call-next never relies on it.)
+CREATE TABLE queue_waiting (
+    queue_id TEXT NOT NULL,
+    priority INTEGER NOT NULL,
+    n        INTEGER NOT NULL,
+    PRIMARY KEY (queue_id, priority)
+) STRICT, WITHOUT ROWID;
+
+CREATE TRIGGER tickets_waiting_insert AFTER INSERT ON tickets
+WHEN NEW.status = 'waiting'
+BEGIN
+    INSERT INTO queue_waiting (queue_id, priority, n) VALUES (NEW.queue_id, NEW.priority, 1)
+    ON CONFLICT (queue_id, priority) DO UPDATE SET n = n + 1;
+END;
+
+CREATE TRIGGER tickets_waiting_update AFTER UPDATE OF status, queue_id, priority ON tickets
+WHEN OLD.status = 'waiting' OR NEW.status = 'waiting'
+BEGIN
+    UPDATE queue_waiting SET n = n - 1
+    WHERE OLD.status = 'waiting' AND queue_id = OLD.queue_id AND priority = OLD.priority;
+    INSERT INTO queue_waiting (queue_id, priority, n)
+    SELECT NEW.queue_id, NEW.priority, 1 WHERE NEW.status = 'waiting'
+    ON CONFLICT (queue_id, priority) DO UPDATE SET n = n + 1;
+END;
+
+CREATE TRIGGER tickets_waiting_delete AFTER DELETE ON tickets
+WHEN OLD.status = 'waiting'
+BEGIN
+    UPDATE queue_waiting SET n = n - 1
+    WHERE queue_id = OLD.queue_id AND priority = OLD.priority;
+END;
+
 -- `position` is the feed position: it grows in commit order (one writer at a time).
 CREATE TABLE ticket_events (
     position    INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -129,13 +129,17 @@ fn parse_ts(s: &str) -> Result<DateTime<Utc>, chrono::ParseError> {
     NaiveDateTime::parse_from_str(s, TS_FORMAT).map(|n| n.and_utc())
 }
 
-/// Unique violations become `Conflict` named after the rule; everything else is a backend
-/// failure whose message is for logs only.
+/// Unique violations become `Conflict` named after the rule, foreign-key violations
+/// `Invalid`; everything else is a backend failure whose message is for logs only.
 pub(crate) fn db(e: sqlx::Error) -> StoreError {
-    if let sqlx::Error::Database(d) = &e
-        && d.is_unique_violation()
-    {
-        return StoreError::Conflict(conflict_name(d.message()));
+    if let sqlx::Error::Database(d) = &e {
+        if d.is_unique_violation() {
+            return StoreError::Conflict(conflict_name(d.message()));
+        }
+        // The store checks parents itself (as NotFound); this is the database's backstop.
+        if d.is_foreign_key_violation() {
+            return StoreError::Invalid("references a row that does not exist".into());
+        }
     }
     StoreError::Backend(e.to_string())
 }

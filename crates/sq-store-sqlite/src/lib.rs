@@ -48,6 +48,9 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Ticket listings return at most this many rows.
 const MAX_TICKETS: u32 = 1000;
 const DEFAULT_TICKETS: u32 = 100;
+/// Up to this many tickets ahead are counted one by one; beyond, the count is derived from
+/// the class total and the (fewer) tickets behind (see `position_inputs`).
+const COUNT_AHEAD_DIRECTLY: i64 = 500;
 
 /// The SQLite store. Cheap to clone (two pool handles).
 #[derive(Clone, Debug)]
@@ -1886,48 +1889,54 @@ impl Store for SqliteStore {
     }
 
     async fn position_inputs(&self, tenant: TenantId, t: &Ticket) -> Result<PositionInputs> {
-        let mut tx = self.snapshot().await?;
-        let (queue, policy_state) = queue_in(&mut tx, tenant, t.queue_id)
-            .await?
-            .ok_or(StoreError::NotFound("queue"))?;
-        let service = service_in(&mut tx, tenant, queue.service_id)
-            .await?
-            .ok_or(StoreError::NotFound("service"))?;
-        let rows = sqlx::query(
-            "SELECT priority, COUNT(*) AS n FROM tickets \
-             WHERE queue_id = ? AND tenant_id = ? AND status = 'waiting' GROUP BY priority",
+        // One statement: one snapshot, one round trip. Totals come from the trigger-kept
+        // `queue_waiting` counts. The tickets ahead in the class are counted directly when
+        // there are few; otherwise as the class total minus the ticket itself minus those
+        // behind it (few for a ticket just issued), so neither end of a long queue walks
+        // the whole index.
+        let row = sqlx::query(
+            "SELECT x.*, CASE WHEN x.before_capped < ?7 THEN x.before_capped \
+               ELSE x.class_total - x.self_waiting - ( \
+                 SELECT COUNT(*) FROM tickets \
+                 WHERE queue_id = ?2 AND status = 'waiting' AND priority = ?3 \
+                   AND (arrived_at, seq, id) > (?4, ?5, ?6)) END AS ahead \
+             FROM ( \
+               SELECT q.policy, q.policy_state, s.ewma_service_secs, \
+                 (SELECT json_group_array(json_array(priority, n)) FROM queue_waiting \
+                  WHERE queue_id = ?2 AND n > 0) AS totals, \
+                 COALESCE((SELECT n FROM queue_waiting \
+                           WHERE queue_id = ?2 AND priority = ?3), 0) AS class_total, \
+                 (SELECT COUNT(*) FROM tickets WHERE id = ?6 AND queue_id = ?2 \
+                    AND status = 'waiting' AND priority = ?3) AS self_waiting, \
+                 (SELECT COUNT(*) FROM (SELECT 1 FROM tickets \
+                    WHERE queue_id = ?2 AND status = 'waiting' AND priority = ?3 \
+                      AND (arrived_at, seq, id) < (?4, ?5, ?6) LIMIT ?7)) AS before_capped, \
+                 (SELECT COUNT(*) FROM agents a JOIN agent_skills k ON k.agent_id = a.id \
+                  WHERE a.tenant_id = ?1 AND k.tenant_id = ?1 AND k.service_id = q.service_id \
+                    AND k.weight > 0 AND a.status <> 'offline') AS agents_serving \
+               FROM queues q JOIN services s ON s.id = q.service_id \
+               WHERE q.tenant_id = ?1 AND q.id = ?2) x",
         )
-        .bind(key(queue.id.0))
         .bind(key(tenant.0))
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(db)?;
-        let mut totals = BTreeMap::new();
-        for r in &rows {
-            totals.insert(Cols(r).u8("priority")?, Cols(r).u32("n")?);
-        }
-        let ahead = sqlx::query(
-            "SELECT COUNT(*) AS n FROM tickets \
-             WHERE queue_id = ?1 AND tenant_id = ?2 AND status = 'waiting' AND priority = ?3 \
-               AND (arrived_at, seq, id) < (?4, ?5, ?6)",
-        )
-        .bind(key(queue.id.0))
-        .bind(key(tenant.0))
+        .bind(key(t.queue_id.0))
         .bind(i64::from(t.priority))
         .bind(ts(t.arrived_at))
         .bind(i64::from(t.seq))
         .bind(key(t.id.0))
-        .fetch_one(&mut *tx)
+        .bind(COUNT_AHEAD_DIRECTLY)
+        .fetch_optional(&self.reader)
         .await
-        .map_err(db)?;
-        let agents_serving = agents_serving(&mut tx, tenant, queue.service_id).await?;
+        .map_err(db)?
+        .ok_or(StoreError::NotFound("queue"))?;
+        let c = Cols(&row);
+        let pairs: Vec<(u8, u32)> = c.json("totals")?;
         Ok(PositionInputs {
-            policy: queue.policy,
-            policy_state,
-            totals,
-            ahead_in_class: Cols(&ahead).u32("n")?,
-            ewma_service_secs: service.ewma_service_secs,
-            agents_serving,
+            policy: c.json("policy")?,
+            policy_state: c.json("policy_state")?,
+            totals: pairs.into_iter().collect(),
+            ahead_in_class: c.u32("ahead")?,
+            ewma_service_secs: c.real("ewma_service_secs")?,
+            agents_serving: c.u32("agents_serving")?,
         })
     }
 
@@ -2164,7 +2173,7 @@ impl Store for SqliteStore {
             "tenant_id": tenant,
             "name": api_key.name,
             "prefix": api_key.prefix,
-            "scopes": scopes,
+            "scopes": api_key.scopes,
             "created_by": k.created_by,
             "created_at": api_key.created_at,
         });

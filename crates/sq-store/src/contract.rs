@@ -2124,12 +2124,13 @@ pub async fn concurrent_issue_has_no_gaps(store: Arc<dyn Store>) {
                     )
                     .await
                     .unwrap();
-                out.push((t.seq, t.number));
+                out.push(t);
             }
             out
         });
     }
-    let mut got: Vec<(u32, String)> = tasks.join_all().await.into_iter().flatten().collect();
+    let mut issued: Vec<Ticket> = tasks.join_all().await.into_iter().flatten().collect();
+    let mut got: Vec<(u32, String)> = issued.iter().map(|t| (t.seq, t.number.clone())).collect();
     got.sort();
     let n = (TASKS * EACH) as u32;
     let want: Vec<(u32, String)> = (1..=n)
@@ -2138,4 +2139,29 @@ pub async fn concurrent_issue_has_no_gaps(store: Arc<dyn Store>) {
     assert_eq!(got, want);
     let day = numbering::local_day(t0(), w.site.timezone);
     assert_eq!(s.last_seq(tid, w.queue.id, day).await.unwrap(), n);
+
+    // Positions in a long queue: exact at both ends and in the middle.
+    issued.sort_by_key(|t| (t.arrived_at, t.seq, t.id));
+    for k in [0, 1, 700, 1598, 1599] {
+        let p = s.position_inputs(tid, &issued[k]).await.unwrap();
+        assert_eq!(p.ahead_in_class, k as u32, "ticket {k} in FIFO order");
+        assert_eq!(p.totals, BTreeMap::from([(0, n)]));
+    }
+    // Once called, a ticket no longer counts, for those behind it or in the totals.
+    let called = s
+        .call_next(tid, w.agent.id, w.counter.id, &ctx(secs(3600)))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(called.id, issued[0].id);
+    let p = s.position_inputs(tid, &issued[1599]).await.unwrap();
+    assert_eq!(p.ahead_in_class, 1598);
+    assert_eq!(p.totals, BTreeMap::from([(0, n - 1)]));
+    assert_eq!(
+        s.position_inputs(tid, &issued[1])
+            .await
+            .unwrap()
+            .ahead_in_class,
+        0
+    );
 }
