@@ -596,6 +596,21 @@ async fn post_status(
     }
 }
 
+#[derive(Debug, Deserialize)]
+struct VerifyRequest {
+    verify_token: String,
+}
+
+async fn post_verify(
+    State(sim): State<Sim>,
+    axum::Json(req): axum::Json<VerifyRequest>,
+) -> Response {
+    match whatsapp::verify(&sim, &req.verify_token).await {
+        Ok(v) => axum::Json(v).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
 async fn health() -> &'static str {
     "ok"
 }
@@ -614,6 +629,7 @@ pub fn router(sim: Sim) -> Router {
         )
         .route("/sim/api/inbound/{channel}", post(post_inbound))
         .route("/sim/api/status/{channel}", post(post_status))
+        .route("/sim/api/verify/whatsapp", post(post_verify))
         .route(
             "/{version}/{phone_number_id}/messages",
             post(whatsapp::send),

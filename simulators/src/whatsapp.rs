@@ -479,3 +479,32 @@ pub async fn status(
     let payload = envelope(DEFAULT_PHONE_NUMBER_ID, json!({ "statuses": [st] }));
     deliver(sim, &payload).await
 }
+
+/// Meta's subscription handshake: `GET <callback>?hub.mode=subscribe&hub.challenge=…&hub.verify_token=…`.
+/// Returns whether the application echoed the challenge with a 200.
+pub async fn verify(sim: &Sim, verify_token: &str) -> Result<Value, SimError> {
+    let url = sim
+        .webhook_url(CHANNEL)
+        .ok_or_else(|| SimError::NoWebhook(CHANNEL.into()))?;
+    let challenge = (sim.next() % 9_000_000_000 + 1_000_000_000).to_string();
+    let query = crate::encode_form(&[
+        ("hub.mode".to_owned(), "subscribe".to_owned()),
+        ("hub.challenge".to_owned(), challenge.clone()),
+        ("hub.verify_token".to_owned(), verify_token.to_owned()),
+    ]);
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let full = format!("{url}{sep}{query}");
+    let (status, body) = match sim.client.get(&full).send().await {
+        Ok(r) => {
+            let status = r.status().as_u16();
+            (status, r.text().await.unwrap_or_default())
+        }
+        Err(e) => (0, e.to_string()),
+    };
+    Ok(json!({
+        "url": full,
+        "status": status,
+        "body": body,
+        "verified": status == 200 && body == challenge,
+    }))
+}

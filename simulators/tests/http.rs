@@ -66,6 +66,22 @@ async fn hook(
     }
 }
 
+/// Meta's GET handshake, as an application answers it.
+async fn verify_hook(
+    axum::extract::RawQuery(q): axum::extract::RawQuery,
+) -> axum::response::Response {
+    let q: HashMap<String, String> = form_urlencoded::parse(q.unwrap_or_default().as_bytes())
+        .into_owned()
+        .collect();
+    if q.get("hub.mode").map(String::as_str) == Some("subscribe")
+        && q.get("hub.verify_token").map(String::as_str) == Some("meatyhamhock")
+    {
+        q["hub.challenge"].clone().into_response()
+    } else {
+        axum::http::StatusCode::FORBIDDEN.into_response()
+    }
+}
+
 struct Env {
     sim: String,
     hits: Hits,
@@ -74,9 +90,13 @@ struct Env {
 }
 
 async fn spawn() -> Env {
+    spawn_with(false).await
+}
+
+async fn spawn_with(auto_statuses: bool) -> Env {
     let hits: Hits = Arc::default();
     let app = axum::Router::new()
-        .route("/hooks/{id}", axum::routing::post(hook))
+        .route("/hooks/{id}", axum::routing::get(verify_hook).post(hook))
         .with_state(hits.clone());
     let hook_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let hook_addr = hook_listener.local_addr().unwrap();
@@ -88,6 +108,7 @@ async fn spawn() -> Env {
     let sim = Sim::new(SimConfig {
         webhook_base: Some(format!("http://{hook_addr}")),
         secret: SECRET.into(),
+        auto_statuses,
         ..SimConfig::default()
     });
     tokio::spawn(sq_sim::serve(listener, sim, async move {
@@ -864,4 +885,67 @@ async fn fault_ussd_dropped_by_the_network() {
         f.iter().find(|f| f.channel == "at-ussd").unwrap().drop_ussd,
         0
     );
+}
+
+#[tokio::test]
+async fn whatsapp_verify_probe() {
+    let env = spawn().await;
+    for (token, ok) in [("meatyhamhock", true), ("wrong", false)] {
+        let v: Value = env
+            .http
+            .post(format!("{}/sim/api/verify/whatsapp", env.sim))
+            .json(&json!({ "verify_token": token }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(v["verified"], ok, "{v}");
+    }
+}
+
+#[tokio::test]
+async fn accepted_sends_report_statuses_and_the_24h_window_applies() {
+    let env = spawn_with(true).await;
+    // No inbound yet: outside the window, the text is accepted then fails with 131047.
+    let (s, b) = env.wa_send(&text_message("+233200000001", "hello")).await;
+    assert_eq!(s, 200);
+    let first = b["messages"][0]["id"].as_str().unwrap().to_owned();
+    env.inbound("whatsapp", json!({"from": "+233200000001", "text": "hi"}))
+        .await;
+    let (_, b) = env.wa_send(&text_message("+233200000001", "welcome")).await;
+    let second = b["messages"][0]["id"].as_str().unwrap().to_owned();
+    let mut statuses = Vec::new();
+    for _ in 0..100 {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        statuses = env
+            .hits("demo-whatsapp")
+            .iter()
+            .filter_map(|h| {
+                let v: Value = serde_json::from_slice(&h.body).unwrap();
+                let st = &v["entry"][0]["changes"][0]["value"]["statuses"][0];
+                st.is_object().then(|| {
+                    (
+                        st["id"].as_str().unwrap().to_owned(),
+                        st["status"].as_str().unwrap().to_owned(),
+                        st["errors"][0]["code"].as_u64(),
+                    )
+                })
+            })
+            .collect::<Vec<_>>();
+        if statuses.len() == 4 {
+            break;
+        }
+    }
+    assert!(
+        statuses.contains(&(first, "failed".into(), Some(131047))),
+        "{statuses:?}"
+    );
+    for st in ["sent", "delivered", "read"] {
+        assert!(
+            statuses.contains(&(second.clone(), st.into(), None)),
+            "{statuses:?}"
+        );
+    }
 }
