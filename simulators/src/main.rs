@@ -37,6 +37,53 @@ enum Command {
         #[arg(long)]
         no_auto_statuses: bool,
     },
+    /// Dial a USSD code against the application, like a feature phone (interactive, or
+    /// scripted with --input).
+    Ussd {
+        /// The application's USSD webhook URL.
+        #[arg(long)]
+        url: String,
+        /// The code to dial.
+        #[arg(long, default_value = "*384*1#")]
+        dial: String,
+        #[arg(long, default_value = "+254711000111")]
+        phone: String,
+        /// Gateway dialect: `at` (Africa's Talking) or `hubtel`.
+        #[arg(long, default_value = "at")]
+        provider: String,
+        /// Scripted mode: answer each screen with these inputs in order.
+        #[arg(long = "input")]
+        inputs: Vec<String>,
+    },
+    /// A WhatsApp phone in the terminal (`#id` taps a reply button, `##id` a list row).
+    Whatsapp(ChatArgs),
+    /// An SMS phone in the terminal (Twilio dialect).
+    Sms(ChatArgs),
+    /// A Telegram client in the terminal (`#data` taps an inline button).
+    Telegram(ChatArgs),
+}
+
+/// A terminal phone for one chat channel.
+#[derive(Debug, clap::Args)]
+struct ChatArgs {
+    /// The application's webhook URL for this channel.
+    #[arg(long)]
+    webhook: String,
+    /// Sender: phone number (E.164) or Telegram user id.
+    #[arg(long)]
+    from: String,
+    /// Where the fake provider API listens (point the application's API base here).
+    #[arg(long, default_value = "127.0.0.1:8025")]
+    listen: String,
+    /// WhatsApp app secret / Twilio auth token / Telegram secret token.
+    #[arg(long, default_value = "demo-secret", env = "SQ_SIM_SECRET")]
+    secret: String,
+    /// Scripted mode: send these lines in order (waiting --wait-ms after each), then exit.
+    #[arg(long = "say")]
+    say: Vec<String>,
+    /// Scripted mode: how long to wait for replies after each line.
+    #[arg(long, default_value_t = 1500)]
+    wait_ms: u64,
 }
 
 fn parse_kv(s: &str) -> Result<(String, String), String> {
@@ -76,6 +123,227 @@ async fn main() -> anyhow::Result<()> {
             };
             sq_sim::serve(listener, Sim::new(config), shutdown).await?;
         }
+        Command::Ussd {
+            url,
+            dial,
+            phone,
+            provider,
+            inputs,
+        } => phone::ussd(url, dial, phone, provider, inputs).await?,
+        Command::Whatsapp(a) => phone::chat("whatsapp", a).await?,
+        Command::Sms(a) => phone::chat("twilio", a).await?,
+        Command::Telegram(a) => phone::chat("telegram", a).await?,
     }
     Ok(())
+}
+
+mod phone {
+    //! Terminal phones: a thin loop over the simulator's Rust API.
+
+    use std::collections::HashMap;
+    use std::io::{BufRead, Write};
+    use std::time::Duration;
+
+    use anyhow::{Context, bail};
+    use serde_json::Value;
+    use sq_sim::{IdTitle, InboundRequest, Sim, SimConfig};
+
+    use super::ChatArgs;
+
+    fn read_line(prompt: &str) -> Option<String> {
+        print!("{prompt}");
+        let _ = std::io::stdout().flush();
+        let mut line = String::new();
+        match std::io::stdin().lock().read_line(&mut line) {
+            Ok(0) | Err(_) => None,
+            Ok(_) => Some(line.trim_end_matches(['\r', '\n']).to_owned()),
+        }
+    }
+
+    pub async fn ussd(
+        url: String,
+        dial: String,
+        phone: String,
+        provider: String,
+        inputs: Vec<String>,
+    ) -> anyhow::Result<()> {
+        let channel = match provider.as_str() {
+            "at" => "at-ussd",
+            "hubtel" => "hubtel-ussd",
+            other => bail!("unknown USSD provider {other} (at | hubtel)"),
+        };
+        let sim = Sim::new(SimConfig {
+            webhooks: HashMap::from([(channel.to_owned(), url)]),
+            ..SimConfig::default()
+        });
+        let scripted = !inputs.is_empty();
+        let mut inputs = inputs.into_iter();
+        let mut req = InboundRequest {
+            from: phone,
+            dial: Some(dial),
+            ..InboundRequest::default()
+        };
+        loop {
+            let screen = sim.inbound(channel, req.clone()).await?;
+            println!("┌────────────────────────────");
+            for line in screen["screen"].as_str().unwrap_or_default().lines() {
+                println!("│ {line}");
+            }
+            println!("└────────────────────────────");
+            if let Some(e) = screen["error"].as_str() {
+                eprintln!("(protocol error: {e})");
+                if scripted {
+                    bail!("USSD protocol error: {e}");
+                }
+            }
+            if screen["ended"].as_bool().unwrap_or(true) {
+                return Ok(());
+            }
+            let input = if scripted {
+                match inputs.next() {
+                    Some(i) => {
+                        println!("> {i}");
+                        i
+                    }
+                    None => return Ok(()),
+                }
+            } else {
+                match read_line("> ") {
+                    Some(i) => i,
+                    None => return Ok(()),
+                }
+            };
+            req = InboundRequest {
+                session_id: screen["session_id"].as_str().map(str::to_owned),
+                text: Some(input),
+                ..InboundRequest::default()
+            };
+        }
+    }
+
+    fn show(m: &Value) {
+        let text = m["text"].as_str().unwrap_or_default();
+        println!("◀ {text}");
+        let body = &m["body"];
+        // WhatsApp buttons and list rows, Telegram inline keyboards.
+        for b in body["interactive"]["action"]["buttons"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            println!(
+                "   [#{}] {}",
+                b["reply"]["id"].as_str().unwrap_or_default(),
+                b["reply"]["title"].as_str().unwrap_or_default()
+            );
+        }
+        for s in body["interactive"]["action"]["sections"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            for r in s["rows"].as_array().into_iter().flatten() {
+                println!(
+                    "   [#{}] {}",
+                    r["id"].as_str().unwrap_or_default(),
+                    r["title"].as_str().unwrap_or_default()
+                );
+            }
+        }
+        for row in body["params"]["reply_markup"]["inline_keyboard"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            for b in row.as_array().into_iter().flatten() {
+                if let Some(d) = b["callback_data"].as_str() {
+                    println!("   [#{d}] {}", b["text"].as_str().unwrap_or_default());
+                }
+            }
+        }
+    }
+
+    pub async fn chat(channel: &'static str, a: ChatArgs) -> anyhow::Result<()> {
+        let sim = Sim::new(SimConfig {
+            webhooks: HashMap::from([(channel.to_owned(), a.webhook.clone())]),
+            secret: a.secret.clone(),
+            auto_statuses: true,
+            ..SimConfig::default()
+        });
+        let listener = tokio::net::TcpListener::bind(&a.listen)
+            .await
+            .with_context(|| format!("binding {}", a.listen))?;
+        eprintln!(
+            "fake {channel} API on http://{} — type a message, #id to tap a button, Ctrl-D to quit",
+            listener.local_addr()?
+        );
+        tokio::spawn(sq_sim::serve(listener, sim.clone(), std::future::pending()));
+        // Print what the application sends to this phone as it arrives.
+        let watcher = sim.clone();
+        let me = a.from.clone();
+        tokio::spawn(async move {
+            let mut seen = 0;
+            loop {
+                let msgs = watcher.messages(Some(channel), Some(&me));
+                for m in msgs.iter().skip(seen) {
+                    if m.error.is_none() {
+                        show(&serde_json::to_value(m).unwrap_or_default());
+                    }
+                }
+                seen = msgs.len();
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        });
+        let scripted = !a.say.is_empty();
+        let mut script = a.say.clone().into_iter();
+        loop {
+            let line = if scripted {
+                match script.next() {
+                    Some(l) => {
+                        println!("▶ {l}");
+                        l
+                    }
+                    None => return Ok(()),
+                }
+            } else {
+                match tokio::task::spawn_blocking(|| read_line("")).await? {
+                    Some(l) => l,
+                    None => return Ok(()),
+                }
+            };
+            let mut req = InboundRequest {
+                from: a.from.clone(),
+                ..InboundRequest::default()
+            };
+            match (channel, line.strip_prefix('#')) {
+                ("telegram", Some(data)) => req.callback_data = Some(data.to_owned()),
+                ("whatsapp", Some(id)) => {
+                    let pick = IdTitle {
+                        id: id.trim_start_matches('#').to_owned(),
+                        title: id.trim_start_matches('#').to_owned(),
+                    };
+                    // `#id` taps a reply button, `##id` picks a list row.
+                    if id.starts_with('#') {
+                        req.list_reply = Some(pick);
+                    } else {
+                        req.button_reply = Some(pick);
+                    }
+                }
+                _ => req.text = Some(line),
+            }
+            let out = sim.inbound(channel, req).await?;
+            for d in out["deliveries"].as_array().into_iter().flatten() {
+                let status = d["status"].as_u64().unwrap_or(0);
+                if !(200..300).contains(&status) {
+                    eprintln!(
+                        "(webhook answered {status}: {})",
+                        d["body"].as_str().unwrap_or_default()
+                    );
+                }
+            }
+            if scripted {
+                tokio::time::sleep(Duration::from_millis(a.wait_ms)).await;
+            }
+        }
+    }
 }
