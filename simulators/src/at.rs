@@ -108,14 +108,13 @@ pub async fn sms_send(
         }
     }
     let message = message.unwrap_or_default();
-    let reject = sim.faults(SMS).reject_numbers;
     let parts = message.chars().count().div_ceil(153).max(1);
     let mut recipients = Vec::new();
     let mut sent = 0;
     for number in to_field.split(',').map(str::trim).filter(|n| !n.is_empty()) {
         let (code, status) = if !valid_number(number) {
             (403, "InvalidPhoneNumber")
-        } else if reject.iter().any(|r| r == number) {
+        } else if sim.rejects(SMS, number) {
             (406, "UserInBlacklist")
         } else {
             (101, "Success")

@@ -91,6 +91,10 @@ pub struct SimConfig {
     pub at_api_key: Option<String>,
     /// After an accepted send, deliver sent/delivered(/read) statuses to the webhook.
     pub auto_statuses: bool,
+    /// WhatsApp and Telegram webhooks: retries after a non-2xx answer (default 2)…
+    pub webhook_retries: u32,
+    /// …the first after this many milliseconds, then doubling (default 200).
+    pub webhook_retry_ms: u64,
 }
 
 impl Default for SimConfig {
@@ -103,6 +107,8 @@ impl Default for SimConfig {
             telegram_token: None,
             at_api_key: None,
             auto_statuses: false,
+            webhook_retries: 2,
+            webhook_retry_ms: 200,
         }
     }
 }
@@ -146,7 +152,9 @@ pub struct Faults {
     pub delay_ms: u64,
     /// The next K USSD hops are dropped by the network after the app answered.
     pub drop_ussd: u32,
-    /// Africa's Talking SMS: these recipients fail (201 with status `UserInBlacklist`).
+    /// Recipients the provider refuses: Africa's Talking answers 201 with status
+    /// `UserInBlacklist` for them, Twilio 400 / 21610, Telegram 403 "bot was blocked by the
+    /// user", WhatsApp accepts then reports `failed` (131026).
     pub reject_numbers: Vec<String>,
 }
 
@@ -334,6 +342,14 @@ impl Sim {
             .map_or(1, |f| f.duplicate.max(1))
     }
 
+    pub(crate) fn rejects(&self, channel: &str, to: &str) -> bool {
+        let to = normalize_address(to);
+        self.lock()
+            .faults
+            .get(channel)
+            .is_some_and(|f| f.reject_numbers.iter().any(|r| normalize_address(r) == to))
+    }
+
     pub(crate) fn take_ussd_drop(&self, channel: &str) -> bool {
         let mut inner = self.lock();
         match inner.faults.get_mut(channel) {
@@ -381,6 +397,34 @@ impl Sim {
                 },
             };
             out.push(d);
+        }
+        out
+    }
+
+    /// Like [`Sim::post`], but each copy is retried on a non-2xx answer or a connection
+    /// error, up to `webhook_retries` times with a doubling pause, as Meta and Telegram do
+    /// (they keep trying for hours; the simulator gives up sooner).
+    pub(crate) async fn post_retrying(
+        &self,
+        url: &str,
+        content_type: &str,
+        headers: &[(&str, String)],
+        body: &[u8],
+        copies: u32,
+    ) -> Vec<Delivery> {
+        let mut out = Vec::new();
+        for _ in 0..copies.max(1) {
+            let mut pause = Duration::from_millis(self.config.webhook_retry_ms);
+            for attempt in 0..=self.config.webhook_retries {
+                let d = self.post(url, content_type, headers, body, 1).await;
+                let ok = d.iter().all(|d| (200..300).contains(&d.status));
+                out.extend(d);
+                if ok || attempt == self.config.webhook_retries {
+                    break;
+                }
+                tokio::time::sleep(pause).await;
+                pause *= 2;
+            }
         }
         out
     }

@@ -236,6 +236,13 @@ pub async fn method(
                 .clone()
                 .filter(|c| !c.is_empty())
                 .ok_or_else(|| bad("chat_id is empty"))?;
+            if sim.rejects(CHANNEL, &chat_id) {
+                return Err(tg_error(
+                    403,
+                    "Forbidden: bot was blocked by the user",
+                    None,
+                ));
+            }
             let text = p.get("text").and_then(Value::as_str).unwrap_or_default();
             if text.trim().is_empty() {
                 return Err(bad("message text is empty"));
@@ -375,7 +382,7 @@ pub async fn inbound(sim: &Sim, req: InboundRequest) -> Result<Value, SimError> 
     }
     let body = serde_json::to_vec(&update).unwrap_or_default();
     let deliveries = sim
-        .post(
+        .post_retrying(
             &url,
             "application/json",
             &headers,

@@ -136,10 +136,11 @@ pub async fn send(
             63007,
             "Twilio could not find a Channel with the specified From address",
         ))
-    } else if sim
-        .lock()
-        .twilio_opted_out
-        .contains(&normalize_address(&to))
+    } else if sim.rejects(CHANNEL, &to)
+        || sim
+            .lock()
+            .twilio_opted_out
+            .contains(&normalize_address(&to))
     {
         Some((21610, "Attempt to send to unsubscribed recipient"))
     } else {

@@ -342,7 +342,9 @@ pub async fn send(
             .wa_last_inbound
             .get(&wa_id)
             .is_some_and(|t| now_unix() - t < 24 * 3600);
-    let (statuses, error_code) = if in_window {
+    let (statuses, error_code) = if sim.rejects(CHANNEL, &wa_id) {
+        (vec!["failed".into()], Some(131026))
+    } else if in_window {
         (vec!["sent".into(), "delivered".into(), "read".into()], None)
     } else {
         (vec!["failed".into()], Some(131047))
@@ -388,7 +390,7 @@ async fn deliver(sim: &Sim, payload: &Value) -> Result<Vec<crate::Delivery>, Sim
     let body = sign::meta_json(payload);
     let sig = sign::whatsapp_signature(&sim.config().secret, body.as_bytes());
     Ok(sim
-        .post(
+        .post_retrying(
             &url,
             "application/json",
             &[("x-hub-signature-256", sig)],

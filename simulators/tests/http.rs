@@ -32,11 +32,18 @@ async fn hook(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> axum::response::Response {
-    hits.lock().unwrap().push(Hit {
-        path: id.clone(),
-        headers,
-        body: body.to_vec(),
-    });
+    let seen = {
+        let mut hits = hits.lock().unwrap();
+        hits.push(Hit {
+            path: id.clone(),
+            headers,
+            body: body.to_vec(),
+        });
+        hits.iter().filter(|h| h.path == id).count()
+    };
+    if id == "flaky" && seen == 1 {
+        return (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "boom").into_response();
+    }
     match id.as_str() {
         "demo-at-ussd" => {
             let form: HashMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
@@ -109,6 +116,7 @@ async fn spawn_with(auto_statuses: bool) -> Env {
         webhook_base: Some(format!("http://{hook_addr}")),
         secret: SECRET.into(),
         auto_statuses,
+        webhook_retry_ms: 10,
         ..SimConfig::default()
     });
     tokio::spawn(sq_sim::serve(listener, sim, async move {
@@ -948,4 +956,40 @@ async fn accepted_sends_report_statuses_and_the_24h_window_applies() {
             "{statuses:?}"
         );
     }
+}
+
+#[tokio::test]
+async fn webhooks_are_retried_after_an_error_and_blocked_users_refuse() {
+    let env = spawn().await;
+    let base = env_hook_base(&env).await;
+    let (s, _) = env
+        .tg("setWebhook", &json!({"url": format!("{base}/hooks/flaky")}))
+        .await;
+    assert_eq!(s, 200);
+    let out = env
+        .inbound("telegram", json!({"from": "42", "text": "/start"}))
+        .await;
+    let statuses: Vec<u64> = out["deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["status"].as_u64().unwrap())
+        .collect();
+    assert_eq!(statuses, [500, 200]);
+    let hits = env.hits("flaky");
+    assert_eq!(hits.len(), 2);
+    assert_eq!(hits[0].body, hits[1].body);
+    let update: Value = serde_json::from_slice(&hits[0].body).unwrap();
+    assert_eq!(update["message"]["entities"][0]["type"], "bot_command");
+
+    env.faults(json!({"channel": "telegram", "reject_numbers": ["42"]}))
+        .await;
+    let (s, b) = env
+        .tg("sendMessage", &json!({"chat_id": 42, "text": "hi"}))
+        .await;
+    assert_eq!(s, 403);
+    assert_eq!(
+        b,
+        json!({"ok": false, "error_code": 403, "description": "Forbidden: bot was blocked by the user"})
+    );
 }
