@@ -178,6 +178,8 @@ struct Inner {
     telegram_callbacks: Vec<String>,
     /// WhatsApp: last inbound time per wa_id (unix seconds) for the 24 h window.
     wa_last_inbound: HashMap<String, i64>,
+    /// Webhook URLs set at run time (win over the configuration).
+    webhooks: HashMap<String, String>,
     /// Twilio: opted-out numbers (STOP).
     twilio_opted_out: Vec<String>,
 }
@@ -244,6 +246,9 @@ impl Sim {
         {
             return Some(url.clone());
         }
+        if let Some(url) = self.lock().webhooks.get(channel) {
+            return Some(url.clone());
+        }
         if let Some(url) = self.config.webhooks.get(channel) {
             return Some(url.clone());
         }
@@ -253,6 +258,38 @@ impl Sim {
             base.trim_end_matches('/'),
             demo_channel_id(channel)?
         ))
+    }
+
+    /// Point a channel's webhook somewhere else at run time (`POST /sim/api/webhooks`).
+    /// `at-ussd-notify` sets the Africa's Talking end-of-session notification URL.
+    pub fn set_webhook(&self, channel: &str, url: &str) {
+        self.lock()
+            .webhooks
+            .insert(channel.to_owned(), url.to_owned());
+    }
+
+    /// Wait until a message to `to` on `channel` whose text contains `needle` is recorded
+    /// (accepted ones only), polling every 20 ms, for at most `timeout`.
+    pub async fn wait_for(
+        &self,
+        channel: &str,
+        to: &str,
+        needle: &str,
+        timeout: Duration,
+    ) -> Option<Recorded> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let found = self
+                .messages(Some(channel), Some(to))
+                .into_iter()
+                .find(|m| {
+                    m.error.is_none() && m.text.as_deref().is_some_and(|t| t.contains(needle))
+                });
+            if found.is_some() || tokio::time::Instant::now() >= deadline {
+                return found;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     pub(crate) fn record(
@@ -655,6 +692,31 @@ async fn post_verify(
     }
 }
 
+#[derive(Debug, Deserialize)]
+struct WebhookRequest {
+    channel: String,
+    url: String,
+}
+
+async fn post_webhook(
+    State(sim): State<Sim>,
+    axum::Json(req): axum::Json<WebhookRequest>,
+) -> Response {
+    if !CHANNELS.contains(&req.channel.as_str()) && req.channel != "at-ussd-notify" {
+        return SimError::BadRequest(format!("unknown channel {:?}", req.channel)).into_response();
+    }
+    sim.set_webhook(&req.channel, &req.url);
+    axum::Json(json!({"channel": req.channel, "url": req.url})).into_response()
+}
+
+async fn get_webhooks(State(sim): State<Sim>) -> Response {
+    let mut m = serde_json::Map::new();
+    for c in CHANNELS.iter().copied().chain(["at-ussd-notify"]) {
+        m.insert(c.to_owned(), json!(sim.webhook_url(c)));
+    }
+    axum::Json(Value::Object(m)).into_response()
+}
+
 async fn health() -> &'static str {
     "ok"
 }
@@ -674,6 +736,7 @@ pub fn router(sim: Sim) -> Router {
         .route("/sim/api/inbound/{channel}", post(post_inbound))
         .route("/sim/api/status/{channel}", post(post_status))
         .route("/sim/api/verify/whatsapp", post(post_verify))
+        .route("/sim/api/webhooks", post(post_webhook).get(get_webhooks))
         .route(
             "/{version}/{phone_number_id}/messages",
             post(whatsapp::send),

@@ -318,25 +318,15 @@ pub async fn inbound(sim: &Sim, req: InboundRequest) -> Result<Value, SimError> 
         .from
         .parse()
         .map_err(|_| SimError::BadRequest("from must be a numeric Telegram user id".into()))?;
-    let (url, secret) = {
-        let inner = sim.lock();
-        match &inner.telegram_webhook {
-            Some((u, s)) => (u.clone(), s.clone()),
-            None => (
-                sim.config()
-                    .webhooks
-                    .get(CHANNEL)
-                    .cloned()
-                    .or_else(|| {
-                        sim.config()
-                            .webhook_base
-                            .as_ref()
-                            .map(|b| format!("{}/hooks/demo-telegram", b.trim_end_matches('/')))
-                    })
-                    .ok_or_else(|| SimError::NoWebhook(CHANNEL.into()))?,
-                Some(sim.config().secret.clone()),
-            ),
-        }
+    let set_by_bot = sim.lock().telegram_webhook.clone();
+    let (url, secret) = match set_by_bot {
+        Some(x) => x,
+        // No setWebhook yet: the configured URL, with the shared secret as secret token.
+        None => (
+            sim.webhook_url(CHANNEL)
+                .ok_or_else(|| SimError::NoWebhook(CHANNEL.into()))?,
+            Some(sim.config().secret.clone()),
+        ),
     };
     let name = req.name.clone().unwrap_or_else(|| "Customer".into());
     let user = json!({"id": user_id, "is_bot": false, "first_name": name, "language_code": "en"});

@@ -993,3 +993,49 @@ async fn webhooks_are_retried_after_an_error_and_blocked_users_refuse() {
         json!({"ok": false, "error_code": 403, "description": "Forbidden: bot was blocked by the user"})
     );
 }
+
+#[tokio::test]
+async fn webhooks_can_be_repointed_and_messages_awaited() {
+    let env = spawn().await;
+    let base = env_hook_base(&env).await;
+    let r = env
+        .http
+        .post(format!("{}/sim/api/webhooks", env.sim))
+        .json(&json!({"channel": "telegram", "url": format!("{base}/hooks/elsewhere")}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    env.inbound("telegram", json!({"from": "7", "text": "hi"}))
+        .await;
+    let hits = env.hits("elsewhere");
+    assert_eq!(hits.len(), 1);
+    assert_eq!(hits[0].headers["x-telegram-bot-api-secret-token"], SECRET);
+}
+
+#[tokio::test]
+async fn wait_for_sees_a_later_send() {
+    let sim = Sim::new(SimConfig::default());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(sq_sim::serve(listener, sim.clone(), std::future::pending()));
+    tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        reqwest::Client::new()
+            .post(format!("http://{addr}/bot1:x/sendMessage"))
+            .json(&json!({"chat_id": 9, "text": "Go to counter 3"}))
+            .send()
+            .await
+            .unwrap();
+    });
+    let got = sim
+        .wait_for(
+            "telegram",
+            "9",
+            "counter 3",
+            std::time::Duration::from_secs(5),
+        )
+        .await
+        .expect("message arrives");
+    assert_eq!(got.channel, "telegram");
+}
