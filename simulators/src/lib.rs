@@ -717,6 +717,11 @@ async fn get_webhooks(State(sim): State<Sim>) -> Response {
     axum::Json(Value::Object(m)).into_response()
 }
 
+/// One phone per channel in the browser (dependency-free HTML + JS over `/sim/api`).
+async fn phones() -> axum::response::Html<&'static str> {
+    axum::response::Html(include_str!("phones.html"))
+}
+
 async fn health() -> &'static str {
     "ok"
 }
@@ -725,6 +730,8 @@ async fn health() -> &'static str {
 pub fn router(sim: Sim) -> Router {
     Router::new()
         .route("/sim/health", get(health))
+        .route("/sim/", get(phones))
+        .route("/sim/phones", get(phones))
         .route(
             "/sim/api/messages",
             get(list_messages).delete(delete_messages),

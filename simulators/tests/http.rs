@@ -1039,3 +1039,25 @@ async fn wait_for_sees_a_later_send() {
         .expect("message arrives");
     assert_eq!(got.channel, "telegram");
 }
+
+#[tokio::test]
+async fn phones_page_is_served() {
+    let env = spawn().await;
+    let r = env
+        .http
+        .get(format!("{}/sim/", env.sim))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let html = r.text().await.unwrap();
+    for ch in ["whatsapp", "twilio", "telegram", "at-ussd"] {
+        assert!(html.contains(&format!("data-channel=\"{ch}\"")), "{ch}");
+    }
+}
