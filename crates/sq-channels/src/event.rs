@@ -4,11 +4,13 @@ use std::fmt;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 use sq_domain::PhoneNumber;
 use sq_flow::ladder::{Button, ListRow, Rendered, RenderedPage};
 
 /// Who sent or receives a message.
-#[derive(Clone, PartialEq, Eq, Hash)]
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Address {
     Phone(PhoneNumber),
     /// A Telegram chat id (int64; supergroups are negative).
@@ -71,14 +73,16 @@ impl fmt::Display for Address {
 // Most webhooks carry messages and the values live only until the pipeline stores them, so
 // boxing the larger variant would cost an allocation for nothing.
 #[allow(clippy::large_enum_variant)]
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Inbound {
     Message(InboundEvent),
     Status(StatusUpdate),
 }
 
 /// A customer's message (or USSD hop).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub struct InboundEvent {
     /// Dedupe key with the channel: `wamid.…`, `SM…`, AT id, Telegram `update_id`, USSD
     /// `session_id:hop` (a USSD hop has no message id of its own).
@@ -96,7 +100,8 @@ pub struct InboundEvent {
     pub consent: Option<ConsentChange>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum InboundKind {
     Text(String),
     /// A WhatsApp session reply button.
@@ -145,7 +150,8 @@ pub enum InboundKind {
     },
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum UssdEndReason {
     /// The application ended it (`END`).
     Completed,
@@ -156,7 +162,8 @@ pub enum UssdEndReason {
     Other(String),
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ConsentChange {
     OptOut,
     OptIn,
@@ -164,7 +171,8 @@ pub enum ConsentChange {
 }
 
 /// A delivery status for a message we sent.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub struct StatusUpdate {
     pub provider_message_id: String,
     pub status: DeliveryStatus,
@@ -174,7 +182,8 @@ pub struct StatusUpdate {
 }
 
 /// Ordered: a status only ever moves forward (`Failed` is terminal and ranks last).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum DeliveryStatus {
     Queued,
     Sent,
@@ -196,7 +205,8 @@ impl DeliveryStatus {
 }
 
 /// A message to send.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub struct OutboundMessage {
     pub to: Address,
     pub body: OutboundBody,
@@ -232,13 +242,15 @@ impl OutboundMessage {
 
 /// Conversational replies go first; notifications may need a template (WhatsApp outside
 /// the 24-hour window — the caller decides, the adapter only renders what it is given).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum MessageKind {
     SessionReply,
     Notification,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum OutboundBody {
     Text(String),
     /// WhatsApp reply buttons.
@@ -259,6 +271,18 @@ pub enum OutboundBody {
     },
     /// An approved template (WhatsApp template; Twilio `ContentSid` = `name`).
     Template(Template),
+    /// Telegram reply keyboard: buttons that send their text; `request_contact` shares the
+    /// customer's phone number (how a Telegram contact gets an SMS fallback).
+    ReplyKeyboard {
+        text: String,
+        keyboard: Vec<Vec<ReplyButton>>,
+        one_time: bool,
+        placeholder: Option<String>,
+    },
+    /// WhatsApp: mark an inbound message read and show the typing indicator.
+    MarkRead {
+        message_id: String,
+    },
     /// Telegram `answerCallbackQuery`.
     AnswerCallback {
         query_id: String,
@@ -317,11 +341,14 @@ impl OutboundBody {
             OutboundBody::Keyboard { .. } => "keyboard",
             OutboundBody::Template(_) => "template",
             OutboundBody::AnswerCallback { .. } => "answer_callback",
+            OutboundBody::ReplyKeyboard { .. } => "reply_keyboard",
+            OutboundBody::MarkRead { .. } => "mark_read",
         }
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Header {
     Text(String),
     /// A media id uploaded to the provider.
@@ -330,14 +357,16 @@ pub enum Header {
     },
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub struct ListSection {
     /// Required by WhatsApp when there is more than one section.
     pub title: Option<String>,
     pub rows: Vec<ListRow>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub struct KeyboardButton {
     pub text: String,
     pub action: KeyboardAction,
@@ -358,14 +387,23 @@ impl KeyboardButton {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub struct ReplyButton {
+    pub text: String,
+    pub request_contact: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum KeyboardAction {
     Callback(String),
     Url(String),
 }
 
 /// An approved template and its parameters.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub struct Template {
     /// WhatsApp template name; for Twilio the Content SID (`HX…`).
     pub name: String,
@@ -378,7 +416,8 @@ pub struct Template {
 }
 
 /// A provider accepted the message.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub struct SendOutcome {
     pub provider_message_id: String,
     /// Per recipient, for providers that report each one (Africa's Talking).
@@ -394,14 +433,16 @@ impl SendOutcome {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub struct RecipientOutcome {
     pub number: String,
     pub result: Result<String, SendError>,
 }
 
 /// Why a send failed, and whether trying again can help.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum SendError {
     /// Throttled, provider down, network trouble: back off and retry (at least
     /// `retry_after` when the provider said so).

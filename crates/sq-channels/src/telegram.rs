@@ -110,6 +110,44 @@ impl Telegram {
                     }),
                 ))
             }
+            OutboundBody::ReplyKeyboard {
+                text,
+                keyboard,
+                one_time,
+                placeholder,
+            } => {
+                check_non_empty("text", text)?;
+                check_len("text", text, limits::TEXT)?;
+                let rows: Vec<Value> = keyboard
+                    .iter()
+                    .map(|row| {
+                        Value::Array(
+                            row.iter()
+                                .map(|b| {
+                                    let mut v = json!({ "text": b.text });
+                                    if b.request_contact {
+                                        v["request_contact"] = json!(true);
+                                    }
+                                    v
+                                })
+                                .collect(),
+                        )
+                    })
+                    .collect();
+                let mut markup = json!({
+                    "keyboard": rows,
+                    "resize_keyboard": true,
+                    "one_time_keyboard": one_time,
+                });
+                if let Some(p) = placeholder {
+                    check_len("input_field_placeholder", p, 64)?;
+                    markup["input_field_placeholder"] = json!(p);
+                }
+                Ok((
+                    "sendMessage",
+                    json!({ "chat_id": chat_id()?, "text": text, "reply_markup": markup }),
+                ))
+            }
             OutboundBody::AnswerCallback {
                 query_id,
                 text,
@@ -130,6 +168,39 @@ impl Telegram {
                 body: other.name(),
             }),
         }
+    }
+}
+
+impl Telegram {
+    /// The `setWebhook` call that points Telegram (or the simulator) at `url` with our
+    /// secret token, for message and callback_query updates only.
+    pub fn set_webhook_request(
+        &self,
+        url: &str,
+        drop_pending_updates: bool,
+    ) -> Result<Request<Vec<u8>>, RenderError> {
+        let body = json!({
+            "url": url,
+            "secret_token": self.creds.secret_token.expose(),
+            "allowed_updates": ["message", "callback_query"],
+            "max_connections": 40,
+            "drop_pending_updates": drop_pending_updates,
+        });
+        self.request("setWebhook", &body)
+    }
+
+    fn request(&self, method: &str, body: &Value) -> Result<Request<Vec<u8>>, RenderError> {
+        let url = format!(
+            "{}/bot{}/{method}",
+            self.creds.api_url.trim_end_matches('/'),
+            self.creds.bot_token.expose()
+        );
+        crate::util::build_request(
+            Method::POST,
+            &url,
+            &[(http::header::CONTENT_TYPE, "application/json".to_owned())],
+            serde_json::to_vec(body).map_err(|e| RenderError::Http(e.to_string()))?,
+        )
     }
 }
 
@@ -201,17 +272,7 @@ impl Adapter for Telegram {
 
     fn render(&self, out: &OutboundMessage) -> Result<Request<Vec<u8>>, RenderError> {
         let (method, body) = self.render_body(out)?;
-        let url = format!(
-            "{}/bot{}/{method}",
-            self.creds.api_url.trim_end_matches('/'),
-            self.creds.bot_token.expose()
-        );
-        crate::util::build_request(
-            Method::POST,
-            &url,
-            &[(http::header::CONTENT_TYPE, "application/json".to_owned())],
-            serde_json::to_vec(&body).map_err(|e| RenderError::Http(e.to_string()))?,
-        )
+        self.request(method, &body)
     }
 
     fn parse_send_response(

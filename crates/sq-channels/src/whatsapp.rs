@@ -95,6 +95,15 @@ impl WhatsApp {
 
     /// The JSON body for `out` (without transport).
     pub fn render_body(&self, out: &OutboundMessage) -> Result<Value, RenderError> {
+        if let OutboundBody::MarkRead { message_id } = &out.body {
+            check_non_empty("message_id", message_id)?;
+            return Ok(json!({
+                "messaging_product": "whatsapp",
+                "status": "read",
+                "message_id": message_id,
+                "typing_indicator": { "type": "text" },
+            }));
+        }
         let to = match &out.to {
             Address::Phone(p) => p.as_str().to_owned(),
             other => {
@@ -406,6 +415,9 @@ impl Adapter for WhatsApp {
         if status.is_success() {
             let ok: SendOk = parse_json(body)
                 .map_err(|e| SendError::permanent("bad_response", e.to_string()))?;
+            if ok.success == Some(true) {
+                return Ok(SendOutcome::single(""));
+            }
             return ok
                 .messages
                 .into_iter()
@@ -597,6 +609,8 @@ struct GraphErrorBody {
 
 #[derive(Deserialize)]
 struct SendOk {
+    /// Mark-read answers `{"success":true}`.
+    success: Option<bool>,
     #[serde(default)]
     messages: Vec<SentId>,
 }

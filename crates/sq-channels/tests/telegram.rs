@@ -257,3 +257,40 @@ fn debug_never_shows_secrets() {
     assert!(!dbg.contains("ABC-bot-token"), "{dbg}");
     assert!(!dbg.contains(&secret_from_sample()), "{dbg}");
 }
+
+#[test]
+fn reply_keyboard_matches_the_sample() {
+    let out = OutboundMessage::new(
+        Address::TelegramChat(218485655),
+        OutboundBody::ReplyKeyboard {
+            text: "Share your phone number to receive SMS updates, or skip.".into(),
+            keyboard: vec![
+                vec![ReplyButton {
+                    text: "Share phone".into(),
+                    request_contact: true,
+                }],
+                vec![ReplyButton {
+                    text: "Skip".into(),
+                    request_contact: false,
+                }],
+            ],
+            one_time: true,
+            placeholder: Some("Choose an option".into()),
+        },
+        MessageKind::SessionReply,
+    );
+    let req = adapter().render(&out).unwrap();
+    assert_eq!(
+        body_json(&req),
+        json("telegram-send-message-reply-keyboard.request.json")
+    );
+}
+
+#[test]
+fn set_webhook_matches_the_sample() {
+    let req = adapter()
+        .set_webhook_request("https://example.com/telegram/webhook", false)
+        .unwrap();
+    assert!(req.uri().path().ends_with("/setWebhook"));
+    assert_eq!(body_json(&req), json("telegram-set-webhook.request.json"));
+}

@@ -535,3 +535,37 @@ fn debug_never_shows_secrets() {
     }
     assert!(dbg.contains("Secret(***)"));
 }
+
+#[test]
+fn mark_read_with_typing_indicator() {
+    let out = msg(OutboundBody::MarkRead {
+        message_id: "wamid.ABC".into(),
+    });
+    let req = adapter().render(&out).unwrap();
+    assert_eq!(
+        body_json(&req),
+        serde_json::json!({"messaging_product":"whatsapp","status":"read","message_id":"wamid.ABC","typing_indicator":{"type":"text"}})
+    );
+    let ok = adapter()
+        .parse_send_response(StatusCode::OK, br#"{"success":true}"#)
+        .unwrap();
+    assert_eq!(ok.provider_message_id, "");
+}
+
+#[test]
+fn events_and_messages_round_trip_through_json() {
+    // The outbox stores messages and the pipeline stores events as JSON.
+    let m = only_message("whatsapp-list-reply.json");
+    let v = serde_json::to_value(&m).unwrap();
+    let back: InboundEvent = serde_json::from_value(v).unwrap();
+    assert_eq!(back, m);
+    let mut out = msg(OutboundBody::Template(Template {
+        name: "t".into(),
+        language: "en".into(),
+        body_params: vec!["x".into()],
+        quick_reply_payloads: vec![],
+    }));
+    out.header = Some(Header::Text("h".into()));
+    let s = serde_json::to_string(&out).unwrap();
+    assert_eq!(serde_json::from_str::<OutboundMessage>(&s).unwrap(), out);
+}
