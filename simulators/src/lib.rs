@@ -178,6 +178,8 @@ struct Inner {
     telegram_callbacks: Vec<String>,
     /// WhatsApp: last inbound time per wa_id (unix seconds) for the 24 h window.
     wa_last_inbound: HashMap<String, i64>,
+    /// Accepted messages per (channel, normalised recipient), for cheap waiting.
+    accepted: HashMap<(String, String), u64>,
     /// Webhook URLs set at run time (win over the configuration).
     webhooks: HashMap<String, String>,
     /// Twilio: opted-out numbers (STOP).
@@ -190,6 +192,8 @@ pub struct Sim {
     config: Arc<SimConfig>,
     inner: Arc<Mutex<Inner>>,
     counter: Arc<AtomicU64>,
+    /// Woken on every recorded message.
+    recorded_notify: Arc<tokio::sync::Notify>,
     client: reqwest::Client,
 }
 
@@ -203,6 +207,7 @@ impl Sim {
             config: Arc::new(config),
             inner: Arc::new(Mutex::new(Inner::default())),
             counter: Arc::new(AtomicU64::new(1)),
+            recorded_notify: Arc::new(tokio::sync::Notify::new()),
             client,
         }
     }
@@ -313,7 +318,17 @@ impl Sim {
             time: chrono::Utc::now().timestamp_millis(),
         };
         tracing::debug!(channel, to, "recorded");
-        self.lock().recorded.push(rec);
+        {
+            let mut inner = self.lock();
+            if rec.error.is_none() {
+                *inner
+                    .accepted
+                    .entry((rec.channel.clone(), normalize_address(&rec.to)))
+                    .or_default() += 1;
+            }
+            inner.recorded.push(rec);
+        }
+        self.recorded_notify.notify_waiters();
     }
 
     /// Recorded requests, oldest first, filtered by channel and recipient (`+`, `whatsapp:`
@@ -330,7 +345,32 @@ impl Sim {
     }
 
     pub fn clear_messages(&self) {
-        self.lock().recorded.clear();
+        let mut inner = self.lock();
+        inner.recorded.clear();
+        inner.accepted.clear();
+    }
+
+    /// How many accepted messages `to` has received on `channel` so far.
+    pub fn accepted_count(&self, channel: &str, to: &str) -> u64 {
+        self.lock()
+            .accepted
+            .get(&(channel.to_owned(), normalize_address(to)))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Wait until `to` has received more than `seen` accepted messages on `channel`.
+    pub async fn wait_past(&self, channel: &str, to: &str, seen: u64, timeout: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let notified = self.recorded_notify.notified();
+            if self.accepted_count(channel, to) > seen {
+                return true;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return self.accepted_count(channel, to) > seen;
+            }
+        }
     }
 
     /// Replace the fault settings of `faults.channel`.

@@ -55,6 +55,39 @@ enum Command {
         #[arg(long = "input")]
         inputs: Vec<String>,
     },
+    /// N virtual customers per channel against the application; prints latency percentiles
+    /// (webhook round trip, and inbound → first outbound message at the fake API).
+    Load {
+        /// SmartQueue base URL (channel webhooks at {base}/hooks/demo-<channel>).
+        #[arg(long)]
+        webhook_base: String,
+        /// Channels to load: whatsapp, twilio, at-sms, telegram, at-ussd, hubtel-ussd.
+        #[arg(long = "channel", default_value = "whatsapp")]
+        channels: Vec<String>,
+        /// Virtual customers per channel.
+        #[arg(long, default_value_t = 10)]
+        customers: u32,
+        /// Messages (or USSD hops after the dial) per customer.
+        #[arg(long, default_value_t = 3)]
+        messages: u32,
+        /// Total messages per second across everything (0 = as fast as possible).
+        #[arg(long, default_value_t = 0.0)]
+        rate: f64,
+        /// Text each customer sends (USSD: the input at each hop).
+        #[arg(long, default_value = "1")]
+        text: String,
+        /// USSD code to dial.
+        #[arg(long, default_value = "*384*1#")]
+        dial: String,
+        /// Where the fake provider APIs listen (the application sends its replies here).
+        #[arg(long, default_value = "127.0.0.1:8025")]
+        listen: String,
+        #[arg(long, default_value = "demo-secret", env = "SQ_SIM_SECRET")]
+        secret: String,
+        /// How long to wait for a reply to each message.
+        #[arg(long, default_value_t = 5000)]
+        reply_timeout_ms: u64,
+    },
     /// A WhatsApp phone in the terminal (`#id` taps a reply button, `##id` a list row).
     Whatsapp(ChatArgs),
     /// An SMS phone in the terminal (Twilio dialect).
@@ -130,6 +163,35 @@ async fn main() -> anyhow::Result<()> {
             provider,
             inputs,
         } => phone::ussd(url, dial, phone, provider, inputs).await?,
+        Command::Load {
+            webhook_base,
+            channels,
+            customers,
+            messages,
+            rate,
+            text,
+            dial,
+            listen,
+            secret,
+            reply_timeout_ms,
+        } => {
+            let config = SimConfig {
+                webhook_base: Some(webhook_base),
+                secret,
+                auto_statuses: false,
+                ..SimConfig::default()
+            };
+            let plan = load::Plan {
+                channels,
+                customers,
+                messages,
+                rate,
+                text,
+                dial,
+                reply_timeout: std::time::Duration::from_millis(reply_timeout_ms),
+            };
+            load::run(config, &listen, plan).await?;
+        }
         Command::Whatsapp(a) => phone::chat("whatsapp", a).await?,
         Command::Sms(a) => phone::chat("twilio", a).await?,
         Command::Telegram(a) => phone::chat("telegram", a).await?,
@@ -345,5 +407,180 @@ mod phone {
                 tokio::time::sleep(Duration::from_millis(a.wait_ms)).await;
             }
         }
+    }
+}
+
+mod load {
+    //! `sq-sim load`: virtual customers, latency percentiles.
+
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+
+    use anyhow::Context;
+    use sq_sim::{InboundRequest, Sim, SimConfig};
+
+    #[derive(Debug)]
+    pub struct Plan {
+        pub channels: Vec<String>,
+        pub customers: u32,
+        pub messages: u32,
+        pub rate: f64,
+        pub text: String,
+        pub dial: String,
+        pub reply_timeout: Duration,
+    }
+
+    #[derive(Debug, Default)]
+    struct Stats {
+        webhook_ms: Vec<f64>,
+        reply_ms: Vec<f64>,
+        errors: u64,
+        no_reply: u64,
+    }
+
+    fn address(channel: &str, c: u32) -> String {
+        match channel {
+            "telegram" => (500_000_000 + u64::from(c)).to_string(),
+            _ => format!("+23320{:07}", c),
+        }
+    }
+
+    fn pct(v: &mut [f64], p: f64) -> f64 {
+        if v.is_empty() {
+            return f64::NAN;
+        }
+        v.sort_by(f64::total_cmp);
+        let i = ((p / 100.0) * (v.len() - 1) as f64).round() as usize;
+        v[i.min(v.len() - 1)]
+    }
+
+    async fn customer(
+        sim: Sim,
+        channel: String,
+        c: u32,
+        plan: Arc<Plan>,
+        stats: Arc<Mutex<Stats>>,
+        pace: Arc<tokio::sync::Mutex<Option<tokio::time::Interval>>>,
+    ) {
+        let from = address(&channel, c);
+        let ussd = channel.ends_with("-ussd");
+        let mut session: Option<String> = None;
+        let hops = if ussd {
+            plan.messages + 1
+        } else {
+            plan.messages
+        };
+        for m in 0..hops {
+            if let Some(t) = pace.lock().await.as_mut() {
+                t.tick().await;
+            }
+            let mut req = InboundRequest {
+                from: from.clone(),
+                ..InboundRequest::default()
+            };
+            if ussd {
+                match (&session, m) {
+                    (None, 0) => req.dial = Some(plan.dial.clone()),
+                    (Some(s), _) => {
+                        req.session_id = Some(s.clone());
+                        req.text = Some(plan.text.clone());
+                    }
+                    (None, _) => break,
+                }
+            } else {
+                req.text = Some(plan.text.clone());
+            }
+            let before = sim.accepted_count(&channel, &from);
+            let t0 = Instant::now();
+            let res = sim.inbound(&channel, req).await;
+            let webhook = t0.elapsed().as_secs_f64() * 1000.0;
+            let ok = res.as_ref().is_ok_and(|v| {
+                v["deliveries"].as_array().is_some_and(|d| {
+                    d.iter()
+                        .all(|d| (200..300).contains(&d["status"].as_u64().unwrap_or(0)))
+                }) && v["error"].is_null()
+            });
+            {
+                let mut st = stats.lock().unwrap_or_else(|e| e.into_inner());
+                st.webhook_ms.push(webhook);
+                if !ok {
+                    st.errors += 1;
+                }
+            }
+            if ussd {
+                let v = res.unwrap_or_default();
+                session = (!v["ended"].as_bool().unwrap_or(true))
+                    .then(|| v["session_id"].as_str().unwrap_or_default().to_owned());
+                continue;
+            }
+            let replied = sim
+                .wait_past(&channel, &from, before, plan.reply_timeout)
+                .await;
+            let mut st = stats.lock().unwrap_or_else(|e| e.into_inner());
+            if replied {
+                st.reply_ms.push(t0.elapsed().as_secs_f64() * 1000.0);
+            } else {
+                st.no_reply += 1;
+            }
+        }
+    }
+
+    pub async fn run(config: SimConfig, listen: &str, plan: Plan) -> anyhow::Result<()> {
+        let sim = Sim::new(config);
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("binding {listen}"))?;
+        tokio::spawn(sq_sim::serve(listener, sim.clone(), std::future::pending()));
+        let plan = Arc::new(plan);
+        let pace = Arc::new(tokio::sync::Mutex::new((plan.rate > 0.0).then(|| {
+            let mut i = tokio::time::interval(Duration::from_secs_f64(1.0 / plan.rate));
+            i.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+            i
+        })));
+        let started = Instant::now();
+        let mut report = Vec::new();
+        let mut tasks = Vec::new();
+        for channel in &plan.channels {
+            let stats = Arc::new(Mutex::new(Stats::default()));
+            for c in 0..plan.customers {
+                tasks.push(tokio::spawn(customer(
+                    sim.clone(),
+                    channel.clone(),
+                    c,
+                    plan.clone(),
+                    stats.clone(),
+                    pace.clone(),
+                )));
+            }
+            report.push((channel.clone(), stats));
+        }
+        for t in tasks {
+            let _ = t.await;
+        }
+        let secs = started.elapsed().as_secs_f64();
+        println!(
+            "{:<12} {:>6} {:>8} {:>9}  {:>19}  {:>16}",
+            "channel", "sent", "errors", "no_reply", "webhook p50/p99 ms", "reply p50/p99 ms"
+        );
+        for (channel, stats) in report {
+            let mut st = stats.lock().unwrap_or_else(|e| e.into_inner());
+            let n = st.webhook_ms.len();
+            let (w50, w99) = (pct(&mut st.webhook_ms, 50.0), pct(&mut st.webhook_ms, 99.0));
+            let (r50, r99) = (pct(&mut st.reply_ms, 50.0), pct(&mut st.reply_ms, 99.0));
+            // USSD replies come inline: the webhook round trip is the hop time.
+            let reply = if st.reply_ms.is_empty() {
+                "-".to_owned()
+            } else {
+                format!("{r50:.1} / {r99:.1}")
+            };
+            println!(
+                "{channel:<12} {n:>6} {:>8} {:>9}  {:>19}  {reply:>16}",
+                st.errors,
+                st.no_reply,
+                format!("{w50:.1} / {w99:.1}")
+            );
+        }
+        println!("elapsed {secs:.1}s");
+        Ok(())
     }
 }
