@@ -33,7 +33,7 @@ pub const SANDBOX_API_URL: &str = "https://api.sandbox.africastalking.com";
 /// and gateway errors (500–502). 101 Sent and 102 Queued are success.
 const RETRYABLE_RECIPIENT_CODES: &[i64] = &[405, 500, 501, 502];
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Deserialize)]
 pub struct AfricasTalkingCredentials {
     /// App username (`sandbox` in the sandbox).
     pub username: String,
@@ -41,6 +41,7 @@ pub struct AfricasTalkingCredentials {
     /// Short code or alphanumeric sender id; the account default when `None`.
     pub from: Option<String>,
     /// API base URL without trailing slash.
+    #[serde(default = "default_api_url")]
     pub api_url: String,
 }
 
@@ -348,4 +349,8 @@ impl UssdAdapter for AfricasTalkingUssd {
             format!("{prefix}{}", reply.text).into_bytes(),
         )
     }
+}
+
+fn default_api_url() -> String {
+    DEFAULT_API_URL.to_owned()
 }

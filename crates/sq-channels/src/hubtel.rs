@@ -16,9 +16,10 @@ use crate::{
     UssdReply, VerifyError, plain_response,
 };
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Deserialize)]
 pub struct HubtelUssd {
     /// The `Label` used when a reply does not set one.
+    #[serde(default)]
     pub default_label: Option<String>,
 }
 

@@ -21,6 +21,7 @@
 //! provider throttling codes, network errors) and [`SendError::Permanent`] (other 4xx).
 
 pub mod africastalking;
+mod config;
 mod event;
 pub mod hubtel;
 mod secret;
@@ -30,6 +31,7 @@ pub mod twilio;
 mod util;
 pub mod whatsapp;
 
+pub use config::{AdapterConfig, ChannelAdapter};
 pub use event::*;
 pub use secret::Secret;
 pub use send::{send, to_reqwest};

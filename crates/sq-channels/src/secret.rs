@@ -5,8 +5,10 @@ use std::fmt;
 use subtle::ConstantTimeEq;
 
 /// A secret string (token, app secret, API key). `Debug` prints `Secret(***)`; there is no
-/// `Display`, so it cannot slip into a format string by accident.
-#[derive(Clone, PartialEq, Eq)]
+/// `Display` and no `Serialize`, so it cannot slip into a log line or a JSON dump by
+/// accident. It deserialises from a plain string (decrypted channel configuration).
+#[derive(Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(transparent)]
 pub struct Secret(String);
 
 impl Secret {

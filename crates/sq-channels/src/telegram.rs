@@ -34,12 +34,13 @@ pub mod limits {
     pub const CALLBACK_ANSWER: usize = 200;
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Deserialize)]
 pub struct TelegramCredentials {
     pub bot_token: Secret,
     /// The `secret_token` given to `setWebhook` (1–256 of `A-Za-z0-9_-`).
     pub secret_token: Secret,
     /// Bot API base URL without trailing slash (the simulator's in tests).
+    #[serde(default = "default_api_url")]
     pub api_url: String,
 }
 
@@ -374,4 +375,8 @@ struct CallbackQuery {
 #[derive(Deserialize)]
 struct MaybeMessage {
     chat: Option<Chat>,
+}
+
+fn default_api_url() -> String {
+    DEFAULT_API_URL.to_owned()
 }

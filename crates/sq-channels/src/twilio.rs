@@ -33,14 +33,15 @@ const RETRYABLE_CODES: &[i64] = &[20429, 63018];
 /// Twilio's Body limit (segmented above 160/70 characters).
 pub const BODY_LIMIT: usize = 1600;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum TwilioChannel {
     Sms,
     /// Addresses carry the `whatsapp:` prefix.
     WhatsApp,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Deserialize)]
 pub struct TwilioCredentials {
     pub account_sid: String,
     /// Signs webhooks and authenticates REST calls (with `account_sid`).
@@ -50,6 +51,7 @@ pub struct TwilioCredentials {
     /// Where Twilio posts status callbacks (the public URL of our status route).
     pub status_callback: Option<String>,
     /// REST base URL without trailing slash.
+    #[serde(default = "default_api_url")]
     pub api_url: String,
     pub channel: TwilioChannel,
 }
@@ -384,4 +386,8 @@ impl Adapter for Twilio {
         }
         Err(SendError::from_http(status, code_str, detail))
     }
+}
+
+fn default_api_url() -> String {
+    DEFAULT_API_URL.to_owned()
 }

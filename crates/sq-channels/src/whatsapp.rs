@@ -52,7 +52,7 @@ pub mod limits {
 /// 131053 media upload and 131057 maintenance).
 const RETRYABLE_CODES: &[i64] = &[4, 80007, 130429, 131048, 131053, 131056, 131057, 133016];
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Deserialize)]
 pub struct WhatsAppCredentials {
     pub phone_number_id: String,
     /// System-user access token (`Authorization: Bearer`).
@@ -62,7 +62,9 @@ pub struct WhatsAppCredentials {
     /// The Verify Token typed into the App Dashboard.
     pub verify_token: Secret,
     /// Graph base URL without trailing slash (point it at the simulator in tests).
+    #[serde(default = "default_graph_url")]
     pub graph_url: String,
+    #[serde(default = "default_api_version")]
     pub api_version: String,
 }
 
@@ -618,4 +620,12 @@ struct SendOk {
 #[derive(Deserialize)]
 struct SentId {
     id: String,
+}
+
+fn default_graph_url() -> String {
+    DEFAULT_GRAPH_URL.to_owned()
+}
+
+fn default_api_version() -> String {
+    DEFAULT_API_VERSION.to_owned()
 }
