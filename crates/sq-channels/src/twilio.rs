@@ -34,7 +34,7 @@ const RETRYABLE_CODES: &[i64] = &[20429, 63018];
 pub const BODY_LIMIT: usize = 1600;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "lowercase")]
 pub enum TwilioChannel {
     Sms,
     /// Addresses carry the `whatsapp:` prefix.
