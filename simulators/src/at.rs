@@ -249,6 +249,8 @@ pub struct Screen {
     pub dropped: bool,
     /// The app's reply broke the protocol (shown to the user as a network error).
     pub error: Option<String>,
+    /// The screen is longer than a handset shows (the session goes on).
+    pub warning: Option<String>,
     /// What the application answered to the gateway (each copy under `duplicate`).
     pub deliveries: Vec<Delivery>,
 }
@@ -353,6 +355,7 @@ pub async fn ussd_hop(sim: &Sim, req: InboundRequest) -> Result<Value, SimError>
             screen: text,
             ended: !cont,
             dropped: false,
+            warning: None,
             error: None,
             deliveries,
         },
@@ -361,10 +364,14 @@ pub async fn ussd_hop(sim: &Sim, req: InboundRequest) -> Result<Value, SimError>
             screen: NETWORK_ERROR.into(),
             ended: true,
             dropped: false,
+            warning: None,
             error: Some(e),
             deliveries,
         },
     };
+    if screen.error.is_none() {
+        screen.warning = crate::ussd_screen_warning(&screen.screen);
+    }
     if !screen.ended && sim.take_ussd_drop(USSD) {
         screen.dropped = true;
         screen.ended = true;

@@ -87,6 +87,7 @@ pub async fn ussd_hop(sim: &Sim, req: InboundRequest) -> Result<Value, SimError>
                 screen: text,
                 ended: !cont,
                 dropped: false,
+                warning: None,
                 error: None,
                 deliveries,
             }
@@ -96,11 +97,15 @@ pub async fn ussd_hop(sim: &Sim, req: InboundRequest) -> Result<Value, SimError>
             screen: NETWORK_ERROR.into(),
             ended: true,
             dropped: false,
+            warning: None,
             error: Some(e),
             deliveries,
         },
     };
     save_session(sim, &session);
+    if screen.error.is_none() {
+        screen.warning = crate::ussd_screen_warning(&screen.screen);
+    }
     if !screen.ended && sim.take_ussd_drop(CHANNEL) {
         screen.dropped = true;
         screen.ended = true;

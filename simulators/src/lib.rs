@@ -811,6 +811,38 @@ pub async fn serve(
         .await
 }
 
+/// GSM 03.38 basic table (1 septet) and extension table (2 septets: ESC + code).
+const GSM7_BASIC: &str = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";
+const GSM7_EXT: &str = "\u{c}^{}\\[~]|€";
+
+/// Septets `s` costs in GSM-7, or `None` when a character forces UCS-2.
+pub fn gsm7_septets(s: &str) -> Option<usize> {
+    s.chars().try_fold(0, |n, c| {
+        if GSM7_BASIC.contains(c) {
+            Some(n + 1)
+        } else if GSM7_EXT.contains(c) {
+            Some(n + 2)
+        } else {
+            None
+        }
+    })
+}
+
+/// A USSD screen longer than a handset can show: 182 GSM-7 characters (160 octets), or 80
+/// characters once any character forces UCS-2.
+pub fn ussd_screen_warning(screen: &str) -> Option<String> {
+    match gsm7_septets(screen) {
+        Some(n) if n > 182 => Some(format!(
+            "screen is {n} GSM-7 septets; a USSD screen holds at most 182"
+        )),
+        None if screen.encode_utf16().count() > 80 => Some(format!(
+            "screen is {} UCS-2 characters; a USSD screen holds at most 80",
+            screen.encode_utf16().count()
+        )),
+        _ => None,
+    }
+}
+
 pub(crate) fn now_unix() -> i64 {
     chrono::Utc::now().timestamp()
 }
@@ -842,4 +874,21 @@ pub(crate) fn form_json(pairs: &[(String, String)]) -> Value {
         m.insert(k.clone(), Value::String(v.clone()));
     }
     Value::Object(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gsm7_costs_and_ussd_screen_budget() {
+        assert_eq!(gsm7_septets("Hello"), Some(5));
+        assert_eq!(gsm7_septets("€{"), Some(4));
+        assert_eq!(gsm7_septets("It’s"), None);
+        assert_eq!(gsm7_septets("\"@\n"), Some(3));
+        assert!(ussd_screen_warning(&"a".repeat(182)).is_none());
+        assert!(ussd_screen_warning(&"a".repeat(183)).is_some());
+        assert!(ussd_screen_warning(&"م".repeat(80)).is_none());
+        assert!(ussd_screen_warning(&"م".repeat(81)).is_some());
+    }
 }

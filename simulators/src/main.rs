@@ -150,7 +150,9 @@ async fn main() -> anyhow::Result<()> {
             let listener = tokio::net::TcpListener::bind(&listen)
                 .await
                 .with_context(|| format!("binding {listen}"))?;
-            tracing::info!(addr = %listener.local_addr()?, "sq-sim listening");
+            let addr = listener.local_addr()?;
+            tracing::info!(%addr, "sq-sim listening");
+            println!("sq-sim: fake provider APIs on http://{addr} — phones at http://{addr}/sim/");
             let shutdown = async {
                 let _ = tokio::signal::ctrl_c().await;
             };

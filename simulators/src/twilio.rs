@@ -54,12 +54,10 @@ fn basic_auth(headers: &HeaderMap) -> Option<(String, String)> {
 
 /// Segments the way carriers bill them: GSM-7 160/153 septets, else UCS-2 70/67 units.
 fn num_segments(body: &str) -> usize {
-    const EXT: &str = "\u{c}^{}\\[~]|€";
-    const BASIC: &str = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";
-    let gsm = body.chars().all(|c| BASIC.contains(c) || EXT.contains(c));
+    let gsm = crate::gsm7_septets(body).is_some();
     let costs: Vec<usize> = if gsm {
         body.chars()
-            .map(|c| if EXT.contains(c) { 2 } else { 1 })
+            .map(|c| crate::gsm7_septets(c.encode_utf8(&mut [0; 4])).unwrap_or(1))
             .collect()
     } else {
         body.chars().map(char::len_utf16).collect()

@@ -1061,3 +1061,76 @@ async fn phones_page_is_served() {
         assert!(html.contains(&format!("data-channel=\"{ch}\"")), "{ch}");
     }
 }
+
+#[tokio::test]
+async fn status_callbacks_per_provider() {
+    let env = spawn().await;
+    let post = |ch: &str, body: Value| {
+        env.http
+            .post(format!("{}/sim/api/status/{ch}", env.sim))
+            .json(&body)
+            .send()
+    };
+    let r = post("twilio", json!({"message_id": "SM1", "to": "+14155550100", "statuses": ["sent", "undelivered"], "error_code": 30003}))
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    let hits = env.hits("demo-twilio-sms");
+    assert_eq!(hits.len(), 2);
+    let url = r.json::<Value>().await.unwrap()["deliveries"][0]["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for (h, want) in hits.iter().zip(["sent", "undelivered"]) {
+        let params: Vec<(String, String)> = form_urlencoded::parse(&h.body).into_owned().collect();
+        assert!(params.contains(&("MessageStatus".into(), want.into())));
+        assert_eq!(
+            h.headers["x-twilio-signature"].to_str().unwrap(),
+            twilio_expected(SECRET, &url, &params)
+        );
+    }
+    let last: HashMap<String, String> =
+        form_urlencoded::parse(&hits[1].body).into_owned().collect();
+    assert_eq!(last["ErrorCode"], "30003");
+
+    post("at-sms", json!({"message_id": "ATXid_1", "to": "+254711000111", "statuses": ["delivered", "failed"]}))
+        .await
+        .unwrap();
+    let reports: Vec<HashMap<String, String>> = env
+        .hits("demo-at-sms")
+        .iter()
+        .map(|h| form_urlencoded::parse(&h.body).into_owned().collect())
+        .collect();
+    assert_eq!(reports[0]["status"], "Success");
+    assert_eq!(reports[0]["id"], "ATXid_1");
+    assert_eq!(reports[1]["status"], "Failed");
+    assert!(reports[1].contains_key("failureReason"));
+    assert!(!reports[0].contains_key("failureReason"));
+
+    let r = post(
+        "telegram",
+        json!({"message_id": "1", "to": "1", "statuses": ["sent"]}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+}
+
+#[tokio::test]
+async fn hubtel_drop_sends_a_timeout_push() {
+    let env = spawn().await;
+    env.faults(json!({"channel": "hubtel-ussd", "drop_ussd": 1}))
+        .await;
+    let s = env
+        .inbound(
+            "hubtel-ussd",
+            json!({"from": "+233200585542", "dial": "*713#"}),
+        )
+        .await;
+    assert_eq!(s["dropped"], true);
+    let hits = env.hits("demo-hubtel-ussd");
+    assert_eq!(hits.len(), 2);
+    let push: Value = serde_json::from_slice(&hits[1].body).unwrap();
+    assert_eq!(push["Type"], "Timeout");
+    assert_eq!(push["SessionId"], s["session_id"]);
+}
