@@ -16,6 +16,17 @@
 //! | [`hubtel::HubtelUssd`] | USSD Initiation/Response/Release/Timeout | none | inline JSON |
 //! | [`telegram::Telegram`] | message, callback_query | `X-Telegram-Bot-Api-Secret-Token` | sendMessage (inline keyboard), answerCallbackQuery |
 //!
+//! # Using an adapter
+//!
+//! The web crate mounts each [`RouteSpec`] under `/hooks/{channel_id}` and, per request:
+//! answers [`Adapter::handshake`] if it returns `Some`; otherwise calls [`Adapter::verify`]
+//! with the raw body and the *public* URL (answering [`VerifyError::status`] and storing
+//! nothing on failure), then [`Adapter::parse`], hands the [`Inbound`] values to the
+//! pipeline and answers [`Adapter::ack`] — or, on a USSD route, [`UssdAdapter::respond`]
+//! with the next screen. Jobs call [`send()`] (or [`Adapter::render`] and
+//! [`Adapter::parse_send_response`] around their own client). [`AdapterConfig`] builds the
+//! right adapter from a channel's decrypted configuration.
+//!
 //! Secrets live in [`Secret`], whose `Debug` never shows the value and whose comparison is
 //! constant-time. Provider answers are classified into [`SendError::Retryable`] (429, 5xx,
 //! provider throttling codes, network errors) and [`SendError::Permanent`] (other 4xx).
