@@ -1134,3 +1134,63 @@ async fn hubtel_drop_sends_a_timeout_push() {
     assert_eq!(push["Type"], "Timeout");
     assert_eq!(push["SessionId"], s["session_id"]);
 }
+
+#[tokio::test]
+async fn twilio_stop_blocks_sends_until_start() {
+    let env = spawn().await;
+    let sid = "AC2";
+    let send = || {
+        env.http
+            .post(format!(
+                "{}/2010-04-01/Accounts/{sid}/Messages.json",
+                env.sim
+            ))
+            .basic_auth(sid, Some(SECRET))
+            .form(&[
+                ("To", "+14155550123"),
+                ("From", "+15005550006"),
+                ("Body", "Your turn"),
+            ])
+            .send()
+    };
+    env.inbound("twilio", json!({"from": "+14155550123", "text": "STOP"}))
+        .await;
+    let stop: HashMap<String, String> =
+        form_urlencoded::parse(&env.hits("demo-twilio-sms")[0].body)
+            .into_owned()
+            .collect();
+    assert_eq!(stop["OptOutType"], "STOP");
+    let r = send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    assert_eq!(r.json::<Value>().await.unwrap()["code"], 21610);
+    env.inbound("twilio", json!({"from": "+14155550123", "text": "start"}))
+        .await;
+    assert_eq!(send().await.unwrap().status().as_u16(), 201);
+}
+
+#[tokio::test]
+async fn fault_slow_send_responses() {
+    let env = spawn().await;
+    env.faults(json!({"channel": "whatsapp", "delay_ms": 150}))
+        .await;
+    let t0 = std::time::Instant::now();
+    assert_eq!(env.wa_send(&text_message("+1555", "hi")).await.0, 200);
+    assert!(t0.elapsed() >= std::time::Duration::from_millis(150));
+    let r = env
+        .http
+        .delete(format!("{}/sim/api/faults", env.sim))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    let f: Vec<Faults> = env
+        .http
+        .get(format!("{}/sim/api/faults", env.sim))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(f.iter().all(|f| f.delay_ms == 0));
+}
