@@ -199,7 +199,10 @@ pub struct Sim {
 
 impl Sim {
     pub fn new(config: SimConfig) -> Sim {
+        // Webhooks go straight to the configured URLs (usually 127.0.0.1): never through
+        // a proxy picked up from the environment.
         let client = reqwest::Client::builder()
+            .no_proxy()
             .timeout(Duration::from_secs(30))
             .build()
             .expect("reqwest client builds");

@@ -125,7 +125,7 @@ async fn spawn_with(auto_statuses: bool) -> Env {
     Env {
         sim: format!("http://{addr}"),
         hits,
-        http: reqwest::Client::new(),
+        http: reqwest::Client::builder().no_proxy().build().unwrap(),
         _stop: tx,
     }
 }
@@ -1021,7 +1021,10 @@ async fn wait_for_sees_a_later_send() {
     tokio::spawn(sq_sim::serve(listener, sim.clone(), std::future::pending()));
     tokio::spawn(async move {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        reqwest::Client::new()
+        reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .unwrap()
             .post(format!("http://{addr}/bot1:x/sendMessage"))
             .json(&json!({"chat_id": 9, "text": "Go to counter 3"}))
             .send()
