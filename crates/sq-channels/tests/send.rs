@@ -68,7 +68,7 @@ async fn success_and_request_shape() {
         .into_boxed_str(),
     );
     let (base, task) = one_shot(resp).await;
-    let client = reqwest::Client::new();
+    let client = client();
     let outcome = send(&client, &telegram(&base), &out()).await.unwrap();
     assert_eq!(outcome.provider_message_id, "77");
     let req = task.await.unwrap();
@@ -93,9 +93,7 @@ async fn retry_after_header_fills_in() {
         .into_boxed_str(),
     );
     let (base, _task) = one_shot(resp).await;
-    let e = send(&reqwest::Client::new(), &telegram(&base), &out())
-        .await
-        .unwrap_err();
+    let e = send(&client(), &telegram(&base), &out()).await.unwrap_err();
     assert_eq!(
         e,
         SendError::Retryable {
@@ -114,7 +112,7 @@ async fn network_errors_are_retryable_and_hide_the_token() {
         l.local_addr().unwrap().port()
     };
     let e = send(
-        &reqwest::Client::new(),
+        &client(),
         &telegram(&format!("http://127.0.0.1:{port}")),
         &out(),
     )
@@ -127,11 +125,16 @@ async fn network_errors_are_retryable_and_hide_the_token() {
 #[tokio::test]
 async fn unrenderable_messages_are_permanent() {
     let e = send(
-        &reqwest::Client::new(),
+        &client(),
         &telegram("http://127.0.0.1:9"),
         &OutboundMessage::text(Address::Other("x".into()), "hi"),
     )
     .await
     .unwrap_err();
     assert!(matches!(e, SendError::Permanent { ref code, .. } if code == "bad_address"));
+}
+
+/// No proxy from the environment: these requests must reach the local server.
+fn client() -> reqwest::Client {
+    reqwest::Client::builder().no_proxy().build().unwrap()
 }
