@@ -179,6 +179,14 @@ impl Twilio {
     }
 }
 
+/// Twilio's retry marker: the same token on every retry of one webhook, a second dedupe key
+/// next to `MessageSid`.
+pub fn idempotency_token(req: &Request<Bytes>) -> Option<&str> {
+    req.headers()
+        .get("i-twilio-idempotency-token")
+        .and_then(|v| v.to_str().ok())
+}
+
 /// A synchronous TwiML answer: `<Message>` with `text`, or the empty `<Response/>`.
 pub fn twiml_reply(text: Option<&str>) -> Response<Vec<u8>> {
     let body = match text {

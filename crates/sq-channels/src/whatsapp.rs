@@ -52,6 +52,19 @@ pub mod limits {
 /// 131053 media upload and 131057 maintenance).
 const RETRYABLE_CODES: &[i64] = &[4, 80007, 130429, 131048, 131053, 131056, 131057, 133016];
 
+/// The customer-service window (providers §1.7): 24 hours from the customer's last message,
+/// kept with a 10-minute safety margin. Outside it only a template may be sent (the caller
+/// picks the tenant's approved template, or falls back to SMS).
+pub const SERVICE_WINDOW_SAFE: chrono::TimeDelta = chrono::TimeDelta::minutes(23 * 60 + 50);
+
+/// Whether a session (non-template) message may still be sent at `now`.
+pub fn within_service_window(
+    last_inbound_at: Option<chrono::DateTime<chrono::Utc>>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> bool {
+    last_inbound_at.is_some_and(|t| now >= t && now < t + SERVICE_WINDOW_SAFE)
+}
+
 #[derive(Clone, Debug, serde::Deserialize)]
 pub struct WhatsAppCredentials {
     pub phone_number_id: String,

@@ -477,3 +477,13 @@ fn debug_never_shows_secrets() {
     let dbg = format!("{a:?}");
     assert!(!dbg.contains("super-secret-token"), "{dbg}");
 }
+
+#[test]
+fn idempotency_header() {
+    let r = post("/", &[("I-Twilio-Idempotency-Token", "abc-123")], "");
+    assert_eq!(sq_channels::twilio::idempotency_token(&r), Some("abc-123"));
+    assert_eq!(
+        sq_channels::twilio::idempotency_token(&post("/", &[], "")),
+        None
+    );
+}

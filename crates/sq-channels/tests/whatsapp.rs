@@ -569,3 +569,18 @@ fn events_and_messages_round_trip_through_json() {
     let s = serde_json::to_string(&out).unwrap();
     assert_eq!(serde_json::from_str::<OutboundMessage>(&s).unwrap(), out);
 }
+
+#[test]
+fn service_window() {
+    use chrono::{TimeDelta, TimeZone, Utc};
+    use sq_channels::whatsapp::within_service_window;
+    let t = Utc.timestamp_opt(1_749_416_383, 0).unwrap();
+    assert!(!within_service_window(None, t));
+    assert!(within_service_window(Some(t), t));
+    assert!(within_service_window(Some(t), t + TimeDelta::hours(23)));
+    assert!(!within_service_window(
+        Some(t),
+        t + TimeDelta::minutes(23 * 60 + 50)
+    ));
+    assert!(!within_service_window(Some(t), t + TimeDelta::hours(25)));
+}
