@@ -152,6 +152,11 @@ pub struct Faults {
     pub delay_ms: u64,
     /// The next K USSD hops are dropped by the network after the app answered.
     pub drop_ussd: u32,
+    /// Sign inbound webhooks with a wrong key (WhatsApp, Twilio) or send a wrong secret token
+    /// (Telegram), as a forger would.
+    pub forge_signature: bool,
+    /// Send inbound webhooks without any signature / secret-token header.
+    pub omit_signature: bool,
     /// Recipients the provider refuses: Africa's Talking answers 201 with status
     /// `UserInBlacklist` for them, Twilio 400 / 21610, Telegram 403 "bot was blocked by the
     /// user", WhatsApp accepts then reports `failed` (131026).
@@ -420,6 +425,18 @@ impl Sim {
             .faults
             .get(channel)
             .map_or(1, |f| f.duplicate.max(1))
+    }
+
+    /// The key to sign a webhook of `channel` with: `None` to send no signature at all.
+    pub(crate) fn signing_key(&self, channel: &str, real: &str) -> Option<String> {
+        let f = self.faults(channel);
+        if f.omit_signature {
+            None
+        } else if f.forge_signature {
+            Some(format!("forged-{real}"))
+        } else {
+            Some(real.to_owned())
+        }
     }
 
     pub(crate) fn rejects(&self, channel: &str, to: &str) -> bool {

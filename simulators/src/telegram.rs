@@ -367,7 +367,9 @@ pub async fn inbound(sim: &Sim, req: InboundRequest) -> Result<Value, SimError> 
         json!({"update_id": update_id, "message": message})
     };
     let mut headers = Vec::new();
-    if let Some(s) = secret {
+    if let Some(s) = secret
+        && let Some(s) = sim.signing_key(CHANNEL, &s)
+    {
         headers.push(("x-telegram-bot-api-secret-token", s));
     }
     let body = serde_json::to_vec(&update).unwrap_or_default();

@@ -212,13 +212,22 @@ async fn deliver(
     url: &str,
     params: &[(String, String)],
 ) -> Result<Vec<Delivery>, SimError> {
-    let sig = sign::twilio_signature(&sim.config().secret, url, params);
+    let headers: Vec<(&str, String)> = sim
+        .signing_key(CHANNEL, &sim.config().secret)
+        .map(|key| {
+            (
+                "x-twilio-signature",
+                sign::twilio_signature(&key, url, params),
+            )
+        })
+        .into_iter()
+        .collect();
     let body = encode_form(params);
     Ok(sim
         .post(
             url,
             "application/x-www-form-urlencoded",
-            &[("x-twilio-signature", sig)],
+            &headers,
             body.as_bytes(),
             sim.copies(CHANNEL),
         )

@@ -388,12 +388,21 @@ async fn deliver(sim: &Sim, payload: &Value) -> Result<Vec<crate::Delivery>, Sim
         .webhook_url(CHANNEL)
         .ok_or_else(|| SimError::NoWebhook(CHANNEL.into()))?;
     let body = sign::meta_json(payload);
-    let sig = sign::whatsapp_signature(&sim.config().secret, body.as_bytes());
+    let headers: Vec<(&str, String)> = sim
+        .signing_key(CHANNEL, &sim.config().secret)
+        .map(|key| {
+            (
+                "x-hub-signature-256",
+                sign::whatsapp_signature(&key, body.as_bytes()),
+            )
+        })
+        .into_iter()
+        .collect();
     Ok(sim
         .post_retrying(
             &url,
             "application/json",
-            &[("x-hub-signature-256", sig)],
+            &headers,
             body.as_bytes(),
             sim.copies(CHANNEL),
         )

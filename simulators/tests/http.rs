@@ -1197,3 +1197,32 @@ async fn fault_slow_send_responses() {
         .unwrap();
     assert!(f.iter().all(|f| f.delay_ms == 0));
 }
+
+#[tokio::test]
+async fn fault_forged_and_missing_signatures() {
+    let env = spawn().await;
+    env.faults(json!({"channel": "whatsapp", "forge_signature": true}))
+        .await;
+    env.inbound("whatsapp", json!({"from": "+233200000001", "text": "hi"}))
+        .await;
+    let h = &env.hits("demo-whatsapp")[0];
+    let sig = h.headers["x-hub-signature-256"].to_str().unwrap();
+    assert!(!verify_meta(SECRET, &h.body, sig));
+
+    env.faults(json!({"channel": "twilio", "omit_signature": true}))
+        .await;
+    env.inbound("twilio", json!({"from": "+14155550100", "text": "hi"}))
+        .await;
+    assert!(
+        !env.hits("demo-twilio-sms")[0]
+            .headers
+            .contains_key("x-twilio-signature")
+    );
+
+    env.faults(json!({"channel": "telegram", "forge_signature": true}))
+        .await;
+    env.inbound("telegram", json!({"from": "5", "text": "hi"}))
+        .await;
+    let h = &env.hits("demo-telegram")[0];
+    assert_ne!(h.headers["x-telegram-bot-api-secret-token"], SECRET);
+}
