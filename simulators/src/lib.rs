@@ -83,6 +83,9 @@ pub struct SimConfig {
     /// Shared secret: WhatsApp app secret, Twilio auth token, Telegram secret token (until
     /// the bot calls `setWebhook` with its own).
     pub secret: String,
+    /// WhatsApp `metadata.phone_number_id` of inbound messages (unless the request names
+    /// one in `to`), and of statuses of messages the simulator did not send.
+    pub whatsapp_phone_number_id: String,
     /// When set, the WhatsApp send API only accepts this Bearer token.
     pub whatsapp_token: Option<String>,
     /// When set, the Telegram Bot API only accepts this bot token.
@@ -103,6 +106,7 @@ impl Default for SimConfig {
             webhook_base: None,
             webhooks: HashMap::new(),
             secret: "demo-secret".to_owned(),
+            whatsapp_phone_number_id: "106540352242922".to_owned(),
             whatsapp_token: None,
             telegram_token: None,
             at_api_key: None,
@@ -181,6 +185,8 @@ struct Inner {
     telegram_webhook: Option<(String, Option<String>)>,
     /// Telegram callback query ids handed out and not yet answered.
     telegram_callbacks: Vec<String>,
+    /// WhatsApp: phone_number_id each wamid was sent from.
+    wa_sender: HashMap<String, String>,
     /// WhatsApp: last inbound time per wa_id (unix seconds) for the 24 h window.
     wa_last_inbound: HashMap<String, i64>,
     /// Accepted messages per (channel, normalised recipient), for cheap waiting.

@@ -36,6 +36,9 @@ enum Command {
         /// Do not send sent/delivered/read statuses after accepted sends.
         #[arg(long)]
         no_auto_statuses: bool,
+        /// WhatsApp phone_number_id put in inbound webhooks' metadata.
+        #[arg(long, default_value = "106540352242922")]
+        whatsapp_phone_number_id: String,
     },
     /// Dial a USSD code against the application, like a feature phone (interactive, or
     /// scripted with --input).
@@ -139,12 +142,14 @@ async fn main() -> anyhow::Result<()> {
             secret,
             webhooks,
             no_auto_statuses,
+            whatsapp_phone_number_id,
         } => {
             let config = SimConfig {
                 webhook_base,
                 webhooks: webhooks.into_iter().collect::<HashMap<_, _>>(),
                 secret,
                 auto_statuses: !no_auto_statuses,
+                whatsapp_phone_number_id,
                 ..SimConfig::default()
             };
             let listener = tokio::net::TcpListener::bind(&listen)

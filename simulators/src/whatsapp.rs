@@ -14,7 +14,6 @@ const CHANNEL: &str = "whatsapp";
 /// The simulated business number.
 const DISPLAY_PHONE: &str = "15550783881";
 const WABA_ID: &str = "102290129340398";
-const DEFAULT_PHONE_NUMBER_ID: &str = "106540352242922";
 
 /// A Graph API error response.
 pub fn graph_error(
@@ -239,7 +238,7 @@ fn visible_text(body: &Value) -> Option<String> {
 /// `POST /{version}/{phone_number_id}/messages`.
 pub async fn send(
     State(sim): State<Sim>,
-    Path((_version, _phone_number_id)): Path<(String, String)>,
+    Path((_version, phone_number_id)): Path<(String, String)>,
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
@@ -335,6 +334,10 @@ pub async fn send(
         None,
     );
     let wa_id = normalize_address(&to);
+    // Statuses of this message come from the number that sent it.
+    sim.lock()
+        .wa_sender
+        .insert(wamid.clone(), phone_number_id.clone());
     // Outside the 24 h window a session message is accepted now and fails later (131047).
     let in_window = parsed["type"].as_str() == Some("template")
         || sim
@@ -440,7 +443,11 @@ pub async fn inbound(sim: &Sim, req: InboundRequest) -> Result<Value, SimError> 
         msg["type"] = json!("text");
         msg["text"] = json!({ "body": text });
     }
-    let pnid = req.to.as_deref().unwrap_or(DEFAULT_PHONE_NUMBER_ID);
+    let pnid = req
+        .to
+        .clone()
+        .unwrap_or_else(|| sim.config().whatsapp_phone_number_id.clone());
+    let pnid = pnid.as_str();
     let payload = envelope(
         pnid,
         json!({
@@ -487,7 +494,9 @@ pub async fn status(
             "href": "https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/",
         }]);
     }
-    let payload = envelope(DEFAULT_PHONE_NUMBER_ID, json!({ "statuses": [st] }));
+    let sender = sim.lock().wa_sender.get(&req.message_id).cloned();
+    let pnid = sender.unwrap_or_else(|| sim.config().whatsapp_phone_number_id.clone());
+    let payload = envelope(&pnid, json!({ "statuses": [st] }));
     deliver(sim, &payload).await
 }
 

@@ -1226,3 +1226,41 @@ async fn fault_forged_and_missing_signatures() {
     let h = &env.hits("demo-telegram")[0];
     assert_ne!(h.headers["x-telegram-bot-api-secret-token"], SECRET);
 }
+
+#[tokio::test]
+async fn whatsapp_statuses_come_from_the_sending_number() {
+    let env = spawn_with(true).await;
+    env.inbound(
+        "whatsapp",
+        json!({"from": "+233200000001", "to": "555000111", "text": "hi"}),
+    )
+    .await;
+    let r = env
+        .http
+        .post(format!("{}/v25.0/555000111/messages", env.sim))
+        .bearer_auth("t")
+        .json(&text_message("+233200000001", "welcome"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let mut pnids = Vec::new();
+    for _ in 0..100 {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        pnids = env
+            .hits("demo-whatsapp")
+            .iter()
+            .map(|h| {
+                let v: Value = serde_json::from_slice(&h.body).unwrap();
+                v["entry"][0]["changes"][0]["value"]["metadata"]["phone_number_id"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect();
+        if pnids.len() == 4 {
+            break;
+        }
+    }
+    assert_eq!(pnids, ["555000111"; 4]);
+}
