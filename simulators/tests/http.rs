@@ -1264,3 +1264,45 @@ async fn whatsapp_statuses_come_from_the_sending_number() {
     }
     assert_eq!(pnids, ["555000111"; 4]);
 }
+
+#[tokio::test]
+async fn at_ussd_drop_sends_the_end_of_session_notice() {
+    let env = spawn().await;
+    let base = env_hook_base(&env).await;
+    env.http
+        .post(format!("{}/sim/api/webhooks", env.sim))
+        .json(&json!({"channel": "at-ussd-notify", "url": format!("{base}/hooks/notify")}))
+        .send()
+        .await
+        .unwrap();
+    env.faults(json!({"channel": "at-ussd", "drop_ussd": 1}))
+        .await;
+    let s = env
+        .inbound(
+            "at-ussd",
+            json!({"from": "+254711000111", "dial": "*384*123#"}),
+        )
+        .await;
+    assert_eq!(s["dropped"], true);
+    let notices = env.hits("notify");
+    assert_eq!(notices.len(), 1);
+    let f: HashMap<String, String> = form_urlencoded::parse(&notices[0].body)
+        .into_owned()
+        .collect();
+    assert_eq!(f["sessionId"], s["session_id"].as_str().unwrap());
+    assert_eq!(f["status"], "Incomplete");
+    assert_eq!(f["hopsCount"], "1");
+    assert!(f["lastAppResponse"].starts_with("CON "));
+    for k in [
+        "date",
+        "serviceCode",
+        "networkCode",
+        "phoneNumber",
+        "cost",
+        "durationInMillis",
+        "input",
+        "errorMessage",
+    ] {
+        assert!(f.contains_key(k), "{k}");
+    }
+}
