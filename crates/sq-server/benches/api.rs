@@ -481,7 +481,7 @@ fn print_table(results: &[BackendResult], tpcb: Option<f64>, clients: usize) {
     }
     if let Some(tps) = tpcb {
         println!(
-            "| PostgreSQL | pgbench TPC-B  | {tps:>8.0} |          |        |        |        |        |"
+            "| PostgreSQL | pgbench TPC-B  | {tps:>8.0} |          |        |        |        |        |       |"
         );
     }
     println!("\nTargets (issue 2 §9, 2-core machine):");
