@@ -16,6 +16,34 @@ use std::time::Instant;
 
 const ISSUES: usize = 6400;
 
+/// CPU seconds (user + system) this process has used: rates on a busy machine vary with
+/// the neighbours, CPU per operation much less.
+fn cpu_secs() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which is in parentheses): utime is the 12th, stime
+    // the 13th, in clock ticks (100 per second on Linux).
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<f64> = rest
+        .split_whitespace()
+        .map(|x| x.parse().unwrap_or(0.0))
+        .collect();
+    if f.len() > 12 {
+        (f[11] + f[12]) / 100.0
+    } else {
+        0.0
+    }
+}
+
+/// Runs a phase of `ops` operations; returns (operations per second, CPU µs per operation).
+async fn measure<F: std::future::Future<Output = usize>>(phase: F) -> (f64, f64) {
+    let (start, cpu) = (Instant::now(), cpu_secs());
+    let ops = phase.await as f64;
+    (
+        ops / start.elapsed().as_secs_f64(),
+        (cpu_secs() - cpu) * 1e6 / ops,
+    )
+}
+
 fn ctx() -> AuditContext {
     AuditContext::system(chrono::Utc::now())
 }
@@ -87,8 +115,7 @@ async fn fixture(dir: &std::path::Path) -> Fixture {
 }
 
 /// Issues as the API does: the ticket, then its position inputs (for the position/ETA shown).
-async fn issue_rate(f: &Fixture, clients: usize, with_position: bool) -> f64 {
-    let start = Instant::now();
+async fn issue_rate(f: &Fixture, clients: usize, with_position: bool) -> usize {
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..clients {
         let (store, tenant, service) = (f.store.clone(), f.tenant, f.service);
@@ -108,10 +135,38 @@ async fn issue_rate(f: &Fixture, clients: usize, with_position: bool) -> f64 {
         });
     }
     tasks.join_all().await;
-    ISSUES as f64 / start.elapsed().as_secs_f64()
+    ISSUES
 }
 
-async fn call_rate(f: &Fixture, agents: usize) -> f64 {
+/// Reads the position inputs of the newest ticket (the read behind every ticket view).
+async fn position_rate(f: &Fixture, clients: usize) -> usize {
+    let newest = f
+        .store
+        .tickets(
+            f.tenant,
+            &TicketFilter {
+                limit: Some(1),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .remove(0);
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..clients {
+        let (store, tenant, t) = (f.store.clone(), f.tenant, newest.clone());
+        tasks.spawn(async move {
+            for _ in 0..ISSUES / clients {
+                store.position_inputs(tenant, &t).await.unwrap();
+            }
+        });
+    }
+    tasks.join_all().await;
+    ISSUES
+}
+
+/// Creates `agents` agents with counters and lets them call everything down.
+async fn agents_for(f: &Fixture, agents: usize) -> Vec<(AgentId, CounterId)> {
     let mut pairs: Vec<(AgentId, CounterId)> = Vec::new();
     for i in 0..agents {
         let c = f
@@ -145,7 +200,10 @@ async fn call_rate(f: &Fixture, agents: usize) -> f64 {
             .unwrap();
         pairs.push((a.id, c.id));
     }
-    let start = Instant::now();
+    pairs
+}
+
+async fn call_rate(f: &Fixture, pairs: Vec<(AgentId, CounterId)>) -> usize {
     let mut tasks = tokio::task::JoinSet::new();
     for (agent, counter) in pairs {
         let (store, tenant) = (f.store.clone(), f.tenant);
@@ -162,8 +220,7 @@ async fn call_rate(f: &Fixture, agents: usize) -> f64 {
             n
         });
     }
-    let called: usize = tasks.join_all().await.into_iter().sum();
-    called as f64 / start.elapsed().as_secs_f64()
+    tasks.join_all().await.into_iter().sum()
 }
 
 /// dependencies.md's reference: one-row INSERT per transaction, sqlx, one writer, WAL,
@@ -203,28 +260,24 @@ async fn main() {
     let base = baseline(dir.path()).await;
     println!("baseline: one-row INSERT per transaction   {base:>7.0} tx/s");
     let f = fixture(dir.path()).await;
+    let line = |what: &str, (rate, cpu): (f64, f64)| {
+        println!(
+            "{what:<36} {rate:>7.0} /s  ({:.2} × baseline)  {cpu:>6.0} µs CPU each",
+            rate / base
+        )
+    };
     for clients in [1, 32] {
-        let r = issue_rate(&f, clients, false).await;
-        println!(
-            "issue_ticket, {clients:>2} clients              {r:>7.0} /s  ({:.2} × baseline)",
-            r / base
-        );
+        let r = measure(issue_rate(&f, clients, false)).await;
+        line(&format!("issue_ticket, {clients} clients"), r);
     }
-    let r = issue_rate(&f, 32, true).await;
-    println!(
-        "issue + position_inputs, 32 clients     {r:>7.0} /s  ({:.2} × baseline)",
-        r / base
-    );
-    // The issue runs left 3 × ISSUES tickets waiting: call them down.
-    for agents in [1, 32] {
-        // The first run calls everything; issue again for the second.
-        if agents == 32 {
-            issue_rate(&f, 32, false).await;
-        }
-        let r = call_rate(&f, agents).await;
-        println!(
-            "call_next, {agents:>2} agents                  {r:>7.0} /s  ({:.2} × baseline)",
-            r / base
-        );
-    }
+    let r = measure(issue_rate(&f, 32, true)).await;
+    line("issue + position_inputs, 32 clients", r);
+    let r = measure(position_rate(&f, 32)).await;
+    line("position_inputs, 32 clients", r);
+    // The issue runs left 3 × ISSUES tickets waiting: call them down, then issue again.
+    let pairs = agents_for(&f, 1).await;
+    line("call_next, 1 agent", measure(call_rate(&f, pairs)).await);
+    issue_rate(&f, 32, false).await;
+    let pairs = agents_for(&f, 32).await;
+    line("call_next, 32 agents", measure(call_rate(&f, pairs)).await);
 }

@@ -48,9 +48,6 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Ticket listings return at most this many rows.
 const MAX_TICKETS: u32 = 1000;
 const DEFAULT_TICKETS: u32 = 100;
-/// Up to this many tickets ahead are counted one by one; beyond, the count is derived from
-/// the class total and the (fewer) tickets behind (see `position_inputs`).
-const COUNT_AHEAD_DIRECTLY: i64 = 500;
 
 /// The SQLite store. Cheap to clone (two pool handles).
 #[derive(Clone, Debug)]
@@ -1588,10 +1585,14 @@ impl Store for SqliteStore {
 
     async fn tickets(&self, tenant: TenantId, filter: &TicketFilter) -> Result<Vec<Ticket>> {
         let limit = filter.limit.unwrap_or(DEFAULT_TICKETS).min(MAX_TICKETS);
+        // `(SELECT ?)` where a bare `?` would be compared with `status` or used as the
+        // LIMIT: SQLite re-prepares a statement on every execution when a bound value can
+        // change its plan (a LIMIT, a match against a partial index's WHERE), which costs
+        // more than the query itself.
         let rows = sqlx::query(
             "SELECT * FROM tickets WHERE tenant_id = ?1 \
-               AND (?2 IS NULL OR status = ?2) AND (?3 IS NULL OR queue_id = ?3) \
-             ORDER BY created_at DESC, id DESC LIMIT ?4",
+               AND (?2 IS NULL OR status = (SELECT ?2)) AND (?3 IS NULL OR queue_id = ?3) \
+             ORDER BY created_at DESC, id DESC LIMIT (SELECT ?4)",
         )
         .bind(key(tenant.0))
         .bind(filter.status.map(|s| s.as_str()))
@@ -1623,7 +1624,7 @@ impl Store for SqliteStore {
     ) -> Result<Vec<(i64, TicketEvent)>> {
         let rows = sqlx::query(
             "SELECT * FROM ticket_events WHERE tenant_id = ? AND position > ? \
-             ORDER BY position LIMIT ?",
+             ORDER BY position LIMIT (SELECT ?)", // not `LIMIT ?`: see `tickets`
         )
         .bind(key(tenant.0))
         .bind(after)
@@ -1890,16 +1891,16 @@ impl Store for SqliteStore {
 
     async fn position_inputs(&self, tenant: TenantId, t: &Ticket) -> Result<PositionInputs> {
         // One statement: one snapshot, one round trip. Totals come from the trigger-kept
-        // `queue_waiting` counts. The tickets ahead in the class are counted directly when
-        // there are few; otherwise as the class total minus the ticket itself minus those
-        // behind it (few for a ticket just issued), so neither end of a long queue walks
-        // the whole index.
+        // `queue_waiting` counts. The tickets ahead in the class are derived from the class
+        // total, the ticket itself and the tickets behind it when those are few (a ticket
+        // just issued has none behind), else counted directly (a ticket near the front has
+        // few ahead): no read walks a long queue from end to end for its newest tickets.
         let row = sqlx::query(
-            "SELECT x.*, CASE WHEN x.before_capped < ?7 THEN x.before_capped \
-               ELSE x.class_total - x.self_waiting - ( \
-                 SELECT COUNT(*) FROM tickets \
-                 WHERE queue_id = ?2 AND status = 'waiting' AND priority = ?3 \
-                   AND (arrived_at, seq, id) > (?4, ?5, ?6)) END AS ahead \
+            "SELECT x.*, CASE WHEN x.behind_capped < 64 \
+               THEN x.class_total - x.self_waiting - x.behind_capped \
+               ELSE (SELECT COUNT(*) FROM tickets \
+                     WHERE queue_id = ?2 AND status = 'waiting' AND priority = ?3 \
+                       AND (arrived_at, seq, id) < (?4, ?5, ?6)) END AS ahead \
              FROM ( \
                SELECT q.policy, q.policy_state, s.ewma_service_secs, \
                  (SELECT json_group_array(json_array(priority, n)) FROM queue_waiting \
@@ -1910,7 +1911,7 @@ impl Store for SqliteStore {
                     AND status = 'waiting' AND priority = ?3) AS self_waiting, \
                  (SELECT COUNT(*) FROM (SELECT 1 FROM tickets \
                     WHERE queue_id = ?2 AND status = 'waiting' AND priority = ?3 \
-                      AND (arrived_at, seq, id) < (?4, ?5, ?6) LIMIT ?7)) AS before_capped, \
+                      AND (arrived_at, seq, id) > (?4, ?5, ?6) LIMIT 64)) AS behind_capped, \
                  (SELECT COUNT(*) FROM agents a JOIN agent_skills k ON k.agent_id = a.id \
                   WHERE a.tenant_id = ?1 AND k.tenant_id = ?1 AND k.service_id = q.service_id \
                     AND k.weight > 0 AND a.status <> 'offline') AS agents_serving \
@@ -1923,7 +1924,6 @@ impl Store for SqliteStore {
         .bind(ts(t.arrived_at))
         .bind(i64::from(t.seq))
         .bind(key(t.id.0))
-        .bind(COUNT_AHEAD_DIRECTLY)
         .fetch_optional(&self.reader)
         .await
         .map_err(db)?
