@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Subcommand)]
 pub enum FlowsCommand {
     /// Check flows for errors (exit 1) and per-channel warnings, with file:line:column.
-    #[command(after_help = "Examples:\n  smartqueue flows validate            # the built-in starter flows\n  smartqueue flows validate ./flows    # a flows/ directory (one folder per flow)")]
+    #[command(
+        after_help = "Examples:\n  smartqueue flows validate            # the built-in starter flows\n  smartqueue flows validate ./flows    # a flows/ directory (one folder per flow)"
+    )]
     Validate {
         /// A `flows/`-shaped directory; the embedded starter flows when omitted
         path: Option<PathBuf>,
@@ -22,7 +24,9 @@ pub enum FlowsCommand {
         path: Option<PathBuf>,
     },
     /// Print every step of a flow as it looks on one channel in one language.
-    #[command(after_help = "Examples:\n  smartqueue flows render join-queue --channel ussd --locale ar\n  smartqueue flows render feedback --channel whatsapp --locale fr --path ./flows")]
+    #[command(
+        after_help = "Examples:\n  smartqueue flows render join-queue --channel ussd --locale ar\n  smartqueue flows render feedback --channel whatsapp --locale fr --path ./flows"
+    )]
     Render {
         /// The flow id, e.g. join-queue
         flow: String,
@@ -99,12 +103,20 @@ pub fn run(cmd: FlowsCommand) -> Result<bool> {
             );
             Ok(failures.is_empty())
         }
-        FlowsCommand::Render { flow, channel, locale, path } => {
+        FlowsCommand::Render {
+            flow,
+            channel,
+            locale,
+            path,
+        } => {
             let lib = load(path.as_deref())?;
             let Some(f) = lib.get(&flow) else {
                 bail!("no flow `{flow}`; known: {}", lib.ids().join(", "));
             };
-            print!("{}", sq_flow::preview::preview(f, &[&lib.common], channel.into(), &locale));
+            print!(
+                "{}",
+                sq_flow::preview::preview(f, &[&lib.common], channel.into(), &locale)
+            );
             Ok(true)
         }
     }

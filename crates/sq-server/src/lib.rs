@@ -7,6 +7,7 @@
 //! the black-box tests start exactly what `smartqueue serve` starts.
 
 mod config;
+pub mod flows_cmd;
 mod secret;
 mod seed;
 mod telemetry;

@@ -67,6 +67,9 @@ enum Command {
     Audit(AuditCommand),
     /// Print the configuration keys, their environment variables and effective values.
     Config,
+    /// Flow templates: validate, run their transcript tests, preview per channel.
+    #[command(subcommand)]
+    Flows(sq_server::flows_cmd::FlowsCommand),
 }
 
 #[derive(Debug, Args)]
@@ -128,6 +131,15 @@ async fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    // Flow tools read files only: no configuration, database or logging needed.
+    if let Command::Flows(cmd) = cli.command {
+        let ok = sq_server::flows_cmd::run(cmd)?;
+        return Ok(if ok {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        });
+    }
     let mut config = config_for(&cli.global)?;
     if let Command::Serve(a) = &cli.command
         && let Some(l) = a.listen
@@ -181,6 +193,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             }
         }
+        Command::Flows(_) => unreachable!("handled before the configuration is loaded"),
         Command::Config => {
             let shown = toml::to_string_pretty(&Config {
                 jwt_secret: config.jwt_secret.as_ref().map(|_| "<redacted>".into()),

@@ -51,6 +51,10 @@ fn every_command_has_help() {
         vec!["audit", "--help"],
         vec!["audit", "verify", "--help"],
         vec!["config", "--help"],
+        vec!["flows", "--help"],
+        vec!["flows", "validate", "--help"],
+        vec!["flows", "test", "--help"],
+        vec!["flows", "render", "--help"],
         vec!["help", "serve"],
     ] {
         let o = smartqueue(dir.path(), &args);
@@ -59,7 +63,7 @@ fn every_command_has_help() {
         assert!(out.contains("Usage:"), "{args:?}: {out}");
     }
     let top = stdout(&smartqueue(dir.path(), &["--help"]));
-    for cmd in ["serve", "seed", "migrate", "audit", "Examples:"] {
+    for cmd in ["serve", "seed", "migrate", "audit", "flows", "Examples:"] {
         assert!(top.contains(cmd), "{cmd} missing from --help:\n{top}");
     }
     let serve = stdout(&smartqueue(dir.path(), &["serve", "--help"]));
@@ -336,4 +340,89 @@ fn serve_demo_answers_health_and_stops_on_sigterm() {
             .any(|l| l.starts_with('{') && l.contains("listening")),
         "JSON logs with --log-json: {logs:#?}"
     );
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dest = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), dest).unwrap();
+        }
+    }
+}
+
+#[test]
+fn flows_validate_test_and_render_the_starter_flows() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = smartqueue(dir.path(), &["flows", "validate"]);
+    assert!(o.status.success(), "{}", show(&o));
+    assert!(stdout(&o).contains("6 flow(s): 0 error(s)"), "{}", show(&o));
+
+    let o = smartqueue(dir.path(), &["flows", "test"]);
+    assert!(o.status.success(), "{}", show(&o));
+    assert!(stdout(&o).contains(": 0 failure(s)"), "{}", show(&o));
+
+    let o = smartqueue(
+        dir.path(),
+        &[
+            "flows",
+            "render",
+            "join-queue",
+            "--channel",
+            "ussd",
+            "--locale",
+            "ar",
+        ],
+    );
+    assert!(o.status.success(), "{}", show(&o));
+    let out = stdout(&o);
+    assert!(out.contains("[UssdMenu"), "{out}");
+    assert!(
+        out.chars().any(|c| ('\u{0600}'..='\u{06FF}').contains(&c)),
+        "Arabic text: {out}"
+    );
+    // USSD text carries no Fluent bidi isolation marks.
+    assert!(
+        !out.contains('\u{2068}') && !out.contains('\u{2069}'),
+        "{out}"
+    );
+
+    let o = smartqueue(dir.path(), &["flows", "render", "no-such-flow"]);
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("known: main-menu"),
+        "{}",
+        show(&o)
+    );
+}
+
+#[test]
+fn flows_validate_names_a_broken_step_with_its_location() {
+    let dir = tempfile::tempdir().unwrap();
+    let flows = dir.path().join("flows");
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../flows"),
+        &flows,
+    );
+    let file = flows.join("join-queue/flow.yaml");
+    let yaml = std::fs::read_to_string(&file).unwrap();
+    assert!(yaml.contains("next: load_services"));
+    std::fs::write(
+        &file,
+        yaml.replacen("next: load_services", "next: load_servicez", 1),
+    )
+    .unwrap();
+
+    let o = smartqueue(dir.path(), &["flows", "validate", flows.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", show(&o));
+    let out = stdout(&o);
+    let line = out
+        .lines()
+        .find(|l| l.contains("load_servicez"))
+        .unwrap_or_else(|| panic!("no diagnostic names the step: {}", show(&o)));
+    assert!(line.starts_with("join-queue/flow.yaml:22:"), "{line}");
 }
