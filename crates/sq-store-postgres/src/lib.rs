@@ -1787,17 +1787,26 @@ impl Store for PostgresStore {
         .fetch_all(&mut *tx)
         .await
         .map_err(db)?;
-        let ahead: i64 = sqlx::query_scalar(
+        // Without ratios the queue is one strict FIFO line across classes: count every
+        // class ahead. With ratios, only the ticket's own class.
+        let fifo = queue.policy.ratios.is_empty();
+        let ahead = sqlx::query_scalar::<_, i64>(if fifo {
             "SELECT count(*) FROM tickets WHERE queue_id = $1 AND status = 'waiting' \
-             AND priority = $2 AND (arrived_at, seq) < ($3, $4)",
-        )
+             AND (arrived_at, seq, id) < ($2, $3, $4)"
+        } else {
+            "SELECT count(*) FROM tickets WHERE queue_id = $1 AND status = 'waiting' \
+             AND (arrived_at, seq, id) < ($2, $3, $4) AND priority = $5"
+        })
         .bind(queue.id.0)
-        .bind(i16::from(t.priority))
         .bind(t.arrived_at)
         .bind(i64::from(t.seq))
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(db)?;
+        .bind(t.id.0);
+        let ahead = if fifo {
+            ahead
+        } else {
+            ahead.bind(i16::from(t.priority))
+        };
+        let ahead = ahead.fetch_one(&mut *tx).await.map_err(db)?;
         let agents_serving = agents_serving(&mut tx, service.id).await?;
         tx.commit().await.map_err(db)?;
         Ok(PositionInputs {

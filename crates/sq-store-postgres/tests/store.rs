@@ -537,6 +537,82 @@ async fn closed_queues_issue_nothing_and_leave_no_gap() {
     assert_eq!(t.number, "A002");
 }
 
+/// Without ratios a queue is one strict FIFO line across classes: every waiting ticket
+/// ahead counts. With ratios only the ticket's own class does.
+#[tokio::test]
+async fn ahead_in_class_counts_all_classes_only_without_ratios() {
+    let Some(db) = TestDb::new().await else {
+        return;
+    };
+    let store = db.store.as_ref();
+    let s = seed(store, "ahead").await;
+    let t = s.tenant.id;
+    let c = ctx(at(9, 0));
+    for (label, prefix, ratios, want) in [
+        ("Fifo", "B", vec![], 2),
+        (
+            "Ratio",
+            "C",
+            vec![
+                sq_domain::policy::ClassWeight {
+                    class: 1,
+                    weight: 2,
+                },
+                sq_domain::policy::ClassWeight {
+                    class: 0,
+                    weight: 1,
+                },
+            ],
+            1,
+        ),
+    ] {
+        let service = store
+            .create_service(
+                t,
+                NewService {
+                    site_id: s.site.id,
+                    name: name(label),
+                    sla_target_secs: 900,
+                    expected_duration_secs: 300,
+                },
+                &c,
+            )
+            .await
+            .unwrap();
+        store
+            .create_queue(
+                t,
+                NewQueue {
+                    service_id: service.id,
+                    name: name(label),
+                    prefix: prefix.parse().unwrap(),
+                    policy: sq_domain::policy::QueuePolicy {
+                        ratios,
+                        ..Default::default()
+                    },
+                },
+                &c,
+            )
+            .await
+            .unwrap();
+        let mut last = None;
+        for (i, priority) in [0u8, 1, 0].into_iter().enumerate() {
+            let req = IssueTicket {
+                priority,
+                ..issue(service.id)
+            };
+            let ticket = store
+                .issue_ticket(t, req, &ctx(at(9, i as u32)))
+                .await
+                .unwrap();
+            last = Some(ticket);
+        }
+        let p = store.position_inputs(t, &last.unwrap()).await.unwrap();
+        assert_eq!(p.ahead_in_class, want, "{label}");
+        assert_eq!(p.totals.values().sum::<u32>(), 3, "{label}");
+    }
+}
+
 /// Cancels lock only the ticket, call-next locks the queues: a ticket cancelled between
 /// call-next reading the heads and locking its pick must not be called (re-picked instead).
 #[tokio::test]

@@ -198,7 +198,9 @@ pub struct PositionInputs {
     pub policy_state: PolicyState,
     /// Waiting tickets per priority class in the ticket's queue.
     pub totals: BTreeMap<u8, u32>,
-    /// Waiting tickets of the same class ahead of this one (FIFO order).
+    /// Waiting tickets ahead of this one in FIFO order (`arrived_at`, `seq`, `id`): of
+    /// every priority class when the queue's policy has no ratios (`policy.ratios` empty:
+    /// one strict FIFO line across classes), of the ticket's own class otherwise.
     pub ahead_in_class: u32,
     pub ewma_service_secs: f64,
     pub agents_serving: u32,
