@@ -30,6 +30,7 @@ pub mod diag;
 pub mod engine;
 pub mod expr;
 mod flow;
+pub mod intl;
 pub mod keywords;
 pub mod ladder;
 pub mod library;

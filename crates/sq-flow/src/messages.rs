@@ -18,6 +18,12 @@
 //! marks as boxes or `?`. Those phones do not run the Unicode bidi algorithm on isolates
 //! anyway, so the marks buy nothing there. WhatsApp, Telegram and web render them invisibly
 //! and correctly, so they keep them. [`isolates`] is the one place this is decided.
+//!
+//! # Numbers and dates
+//!
+//! Numeric arguments are formatted per language, with GSM-7-safe separators on the
+//! non-isolating (SMS/USSD) bundles; `TIME($at)` and `DATE($at)` format ISO-8601 local
+//! date-times. Rules and tables: [`crate::intl`].
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -348,6 +354,12 @@ impl Localizer {
             let make = |isolating: bool| {
                 let mut b: Bundle = FluentBundle::new_concurrent(vec![id.clone()]);
                 b.set_use_isolating(isolating);
+                // The non-isolating bundle serves SMS/USSD: GSM-7-safe number separators.
+                b.set_formatter(crate::intl::number_formatter(lang, !isolating));
+                // Before the resources: functions and messages share one namespace.
+                let _ = b.add_builtins();
+                let _ = b.add_function("TIME", crate::intl::datetime_function(lang, false));
+                let _ = b.add_function("DATE", crate::intl::datetime_function(lang, true));
                 // Entries already present win: the flow's file first, then layers in order.
                 for layer in std::iter::once(flow).chain(layers.iter().copied()) {
                     if let Some(f) = layer.langs.get(lang) {
@@ -482,6 +494,126 @@ mod tests {
             let s = l.format(&chain, "t", &a, isolates(ch)).unwrap();
             assert_eq!(s, "تذكرتك \u{2068}A001\u{2069}", "{ch}");
         }
+    }
+
+    #[test]
+    fn numbers_are_formatted_per_language_and_channel() {
+        let m = layer(&[
+            (
+                "en",
+                "n = { $n } waiting, { $small } ahead, { NUMBER($x, minimumFractionDigits: 1) }\n",
+            ),
+            (
+                "fr",
+                "n = { $n } en attente, { $small } avant vous, { NUMBER($x, minimumFractionDigits: 1) }\n",
+            ),
+            (
+                "pt",
+                "n = { $n } à espera, { $small } à frente, { NUMBER($x, minimumFractionDigits: 1) }\n",
+            ),
+            (
+                "sw",
+                "n = { $n } wanasubiri, { $small } mbele, { NUMBER($x, minimumFractionDigits: 1) }\n",
+            ),
+            (
+                "ar",
+                "n = { $n } في الانتظار، { $small } قبلك، { NUMBER($x, minimumFractionDigits: 1) }\n",
+            ),
+        ]);
+        let l = Localizer::new(&m, &[]);
+        let a = args(&[
+            ("n", Value::Int(12345)),
+            ("small", Value::Int(4321)),
+            ("x", Value::Int(1234567)),
+        ]);
+        let f = |lang: &str, ch: Channel| {
+            l.format(&[lang.to_string()], "n", &a, isolates(ch))
+                .unwrap()
+        };
+        assert_eq!(
+            f("en", Channel::Sms),
+            "12,345 waiting, 4321 ahead, 1,234,567.0"
+        );
+        assert_eq!(
+            f("sw", Channel::Ussd),
+            "12,345 wanasubiri, 4321 mbele, 1,234,567.0"
+        );
+        assert_eq!(
+            f("pt", Channel::Sms),
+            "12.345 à espera, 4321 à frente, 1.234.567,0"
+        );
+        assert_eq!(
+            f("fr", Channel::Whatsapp),
+            "\u{2068}12\u{202f}345\u{2069} en attente, \u{2068}4321\u{2069} avant vous, \u{2068}1\u{202f}234\u{202f}567,0\u{2069}"
+        );
+        assert_eq!(
+            f("fr", Channel::Sms),
+            "12 345 en attente, 4321 avant vous, 1 234 567,0"
+        );
+        assert_eq!(f("fr", Channel::Ussd), f("fr", Channel::Sms));
+        assert_eq!(
+            f("ar", Channel::Sms),
+            "12,345 في الانتظار، 4321 قبلك، 1,234,567.0"
+        );
+    }
+
+    #[test]
+    fn sms_french_with_large_numbers_stays_gsm7() {
+        let m = layer(&[(
+            "fr",
+            "n = Il y a { $n } personnes, { NUMBER($x, minimumFractionDigits: 1) } min\n",
+        )]);
+        let l = Localizer::new(&m, &[]);
+        let a = args(&[("n", Value::Int(1234567)), ("x", Value::Int(12345))]);
+        let sms = l
+            .format(&["fr".into()], "n", &a, isolates(Channel::Sms))
+            .unwrap();
+        assert_eq!(sms, "Il y a 1 234 567 personnes, 12 345,0 min");
+        assert!(crate::sms::is_gsm7(&sms), "{sms:?}");
+        assert_eq!(
+            crate::sms::analyse(&sms).encoding,
+            crate::sms::SmsEncoding::Gsm7
+        );
+        // The same message on WhatsApp keeps CLDR's narrow no-break space.
+        let wa = l
+            .format(&["fr".into()], "n", &a, isolates(Channel::Whatsapp))
+            .unwrap();
+        assert!(wa.contains('\u{202f}'), "{wa:?}");
+    }
+
+    #[test]
+    fn time_and_date_functions_per_language() {
+        let files: Vec<(&str, String)> = crate::LANGUAGES
+            .iter()
+            .map(|l| (*l, "slot = { DATE($at) } { TIME($at) }\n".to_string()))
+            .collect();
+        let m = layer(
+            &files
+                .iter()
+                .map(|(l, s)| (*l, s.as_str()))
+                .collect::<Vec<_>>(),
+        );
+        let l = Localizer::new(&m, &[]);
+        let a = args(&[("at", "2026-03-03T14:30:00".into())]);
+        let f = |lang: &str| l.format(&[lang.into()], "slot", &a, false).unwrap();
+        assert_eq!(f("en"), "Tue 3 Mar 14:30");
+        assert_eq!(f("fr"), "mar. 3 mars 14:30");
+        assert_eq!(f("ar"), "الثلاثاء، 3 مارس 14:30");
+        assert_eq!(f("sw"), "Jumanne 3 Machi 14:30");
+        assert_eq!(f("pt"), "ter., 3 de mar. 14:30");
+        // Rich channels isolate the placeables like any other.
+        assert_eq!(
+            l.format(&["en".into()], "slot", &a, true).unwrap(),
+            "\u{2068}Tue 3 Mar\u{2069} \u{2068}14:30\u{2069}"
+        );
+        // An unparsable value is shown, not dropped.
+        let bad = args(&[("at", "tomorrow".into())]);
+        assert_eq!(
+            l.format(&["en".into()], "slot", &bad, false).unwrap(),
+            "tomorrow tomorrow"
+        );
+        // English SMS with a date and time stays GSM-7.
+        assert!(crate::sms::is_gsm7(&f("en")));
     }
 
     #[test]
