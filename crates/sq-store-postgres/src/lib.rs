@@ -291,7 +291,20 @@ async fn record(
     events: &[&TicketEvent],
     entries: Vec<AuditEntry>,
 ) -> Result<()> {
-    let (mut seq, mut hash) = lock_audit_head(conn, tenant).await?;
+    let head = lock_audit_head(conn, tenant).await?;
+    record_after(conn, tenant, head, None, events, entries).await
+}
+
+/// `record` with the head already locked (`head` read under that lock); `ticket`, if any,
+/// is inserted by the same statement (before its events reference it).
+async fn record_after(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    (mut seq, mut hash): (i64, String),
+    ticket: Option<&Ticket>,
+    events: &[&TicketEvent],
+    entries: Vec<AuditEntry>,
+) -> Result<()> {
     let mut recs = Vec::with_capacity(entries.len());
     for entry in entries {
         let rec = audit::chain(Some((seq, hash.as_str())), AuditId::new(), entry);
@@ -300,8 +313,100 @@ async fn record(
     }
     // Everything in one statement: the events (in the given order, so their positions
     // ascend in it), the audit rows and the new head.
-    sqlx::query(
-        "WITH ev AS ( \
+    let sql = if ticket.is_some() {
+        RECORD_WITH_TICKET
+    } else {
+        RECORD
+    };
+    let q = sqlx::query(sql)
+        .bind(tenant.0)
+        .bind(events.iter().map(|e| e.id.0).collect::<Vec<_>>())
+        .bind(events.iter().map(|e| e.ticket_id.0).collect::<Vec<_>>())
+        .bind(events.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>())
+        .bind(
+            events
+                .iter()
+                .map(|e| e.from.map(|s| s.as_str()))
+                .collect::<Vec<_>>(),
+        )
+        .bind(events.iter().map(|e| e.to.as_str()).collect::<Vec<_>>())
+        .bind(
+            events
+                .iter()
+                .map(|e| e.actor.to_string())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            events
+                .iter()
+                .map(|e| truncate_micros(e.at))
+                .collect::<Vec<_>>(),
+        )
+        .bind(events.iter().map(|e| e.data.clone()).collect::<Vec<_>>())
+        .bind(recs.iter().map(|r| r.id.0).collect::<Vec<_>>())
+        .bind(recs.iter().map(|r| r.seq).collect::<Vec<_>>())
+        .bind(
+            recs.iter()
+                .map(|r| r.entry.action.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            recs.iter()
+                .map(|r| r.entry.entity_type.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            recs.iter()
+                .map(|r| r.entry.entity_id.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            recs.iter()
+                .map(|r| r.entry.before.clone())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            recs.iter()
+                .map(|r| r.entry.after.clone())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            recs.iter()
+                .map(|r| r.entry.ctx.actor.to_string())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            recs.iter()
+                .map(|r| r.entry.ctx.ip.as_deref())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            recs.iter()
+                .map(|r| r.entry.ctx.user_agent.as_deref())
+                .collect::<Vec<_>>(),
+        )
+        .bind(recs.iter().map(|r| r.entry.ctx.at).collect::<Vec<_>>())
+        .bind(
+            recs.iter()
+                .map(|r| r.prev_hash.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(recs.iter().map(|r| r.hash.as_str()).collect::<Vec<_>>())
+        .bind(seq)
+        .bind(&hash);
+    let q = match ticket {
+        Some(t) => bind_ticket(q, t),
+        None => q,
+    };
+    q.execute(conn).await.map_err(db)?;
+    Ok(())
+}
+
+/// The statement of `record_after`: the events (in the given order, so their positions
+/// ascend in it), the audit rows and the new head.
+macro_rules! record_sql {
+    () => {
+        "ev AS ( \
            INSERT INTO ticket_events (id, tenant_id, ticket_id, kind, from_status, to_status, \
                                       actor, at, data) \
            SELECT e.id, $1, e.ticket_id, e.kind, e.from_status, e.to_status, e.actor, e.at, \
@@ -321,88 +426,18 @@ async fn record(
                 AS a(id, seq, action, entity_type, entity_id, before, after, actor, ip, \
                      user_agent, at, prev_hash, hash) \
          ) \
-         UPDATE audit_heads SET last_seq = $23, last_hash = $24 WHERE tenant_id = $1",
-    )
-    .bind(tenant.0)
-    .bind(events.iter().map(|e| e.id.0).collect::<Vec<_>>())
-    .bind(events.iter().map(|e| e.ticket_id.0).collect::<Vec<_>>())
-    .bind(events.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>())
-    .bind(
-        events
-            .iter()
-            .map(|e| e.from.map(|s| s.as_str()))
-            .collect::<Vec<_>>(),
-    )
-    .bind(events.iter().map(|e| e.to.as_str()).collect::<Vec<_>>())
-    .bind(
-        events
-            .iter()
-            .map(|e| e.actor.to_string())
-            .collect::<Vec<_>>(),
-    )
-    .bind(
-        events
-            .iter()
-            .map(|e| truncate_micros(e.at))
-            .collect::<Vec<_>>(),
-    )
-    .bind(events.iter().map(|e| e.data.clone()).collect::<Vec<_>>())
-    .bind(recs.iter().map(|r| r.id.0).collect::<Vec<_>>())
-    .bind(recs.iter().map(|r| r.seq).collect::<Vec<_>>())
-    .bind(
-        recs.iter()
-            .map(|r| r.entry.action.as_str())
-            .collect::<Vec<_>>(),
-    )
-    .bind(
-        recs.iter()
-            .map(|r| r.entry.entity_type.as_str())
-            .collect::<Vec<_>>(),
-    )
-    .bind(
-        recs.iter()
-            .map(|r| r.entry.entity_id.as_str())
-            .collect::<Vec<_>>(),
-    )
-    .bind(
-        recs.iter()
-            .map(|r| r.entry.before.clone())
-            .collect::<Vec<_>>(),
-    )
-    .bind(
-        recs.iter()
-            .map(|r| r.entry.after.clone())
-            .collect::<Vec<_>>(),
-    )
-    .bind(
-        recs.iter()
-            .map(|r| r.entry.ctx.actor.to_string())
-            .collect::<Vec<_>>(),
-    )
-    .bind(
-        recs.iter()
-            .map(|r| r.entry.ctx.ip.as_deref())
-            .collect::<Vec<_>>(),
-    )
-    .bind(
-        recs.iter()
-            .map(|r| r.entry.ctx.user_agent.as_deref())
-            .collect::<Vec<_>>(),
-    )
-    .bind(recs.iter().map(|r| r.entry.ctx.at).collect::<Vec<_>>())
-    .bind(
-        recs.iter()
-            .map(|r| r.prev_hash.as_str())
-            .collect::<Vec<_>>(),
-    )
-    .bind(recs.iter().map(|r| r.hash.as_str()).collect::<Vec<_>>())
-    .bind(seq)
-    .bind(&hash)
-    .execute(conn)
-    .await
-    .map_err(db)?;
-    Ok(())
+         UPDATE audit_heads SET last_seq = $23, last_hash = $24 WHERE tenant_id = $1"
+    };
 }
+const RECORD: &str = concat!("WITH ", record_sql!());
+/// `RECORD` that first inserts a ticket (`$25…$48`, as in `insert_ticket`).
+const RECORD_WITH_TICKET: &str = concat!(
+    "WITH tk AS (INSERT INTO tickets (",
+    ticket_cols!(),
+    ") VALUES ($25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37, $38, $39, \
+     $40, $41, $42, $43, $44, $45, $46, $47, $48)), ",
+    record_sql!()
+);
 
 /// The tenant's (last seq, last hash), locked to commit. `(0, GENESIS)` chains exactly like
 /// an empty chain, so a missing head is created as that.
@@ -620,40 +655,45 @@ async fn agents_serving(conn: &mut PgConnection, service: ServiceId) -> Result<u
 // ---- writers ----------------------------------------------------------------------------
 
 async fn insert_ticket(conn: &mut PgConnection, t: &Ticket) -> Result<()> {
-    sqlx::query(concat!(
+    let q = sqlx::query(concat!(
         "INSERT INTO tickets (",
         ticket_cols!(),
         ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
          $17, $18, $19, $20, $21, $22, $23, $24)"
-    ))
-    .bind(t.id.0)
-    .bind(t.tenant_id.0)
-    .bind(t.site_id.0)
-    .bind(t.queue_id.0)
-    .bind(t.service_id.0)
-    .bind(&t.number)
-    .bind(t.local_date)
-    .bind(i64::from(t.seq))
-    .bind(t.status.as_str())
-    .bind(i16::from(t.priority))
-    .bind(t.channel.as_str())
-    .bind(t.contact_id.map(|c| c.0))
-    .bind(t.arrived_at)
-    .bind(t.created_at)
-    .bind(t.called_at)
-    .bind(t.started_at)
-    .bind(t.finished_at)
-    .bind(t.counter_id.map(|c| c.0))
-    .bind(t.agent_id.map(|a| a.0))
-    .bind(i64::from(t.recalls))
-    .bind(i64::from(t.paused_secs))
-    .bind(t.paused_at)
-    .bind(t.transferred_from.map(|x| x.0))
-    .bind(t.transferred_to.map(|x| x.0))
-    .execute(conn)
-    .await
-    .map_err(db)?;
+    ));
+    bind_ticket(q, t).execute(conn).await.map_err(db)?;
     Ok(())
+}
+
+/// Binds the 24 columns of `ticket_cols!()` in order.
+fn bind_ticket<'q>(
+    q: sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>,
+    t: &'q Ticket,
+) -> sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments> {
+    q.bind(t.id.0)
+        .bind(t.tenant_id.0)
+        .bind(t.site_id.0)
+        .bind(t.queue_id.0)
+        .bind(t.service_id.0)
+        .bind(&t.number)
+        .bind(t.local_date)
+        .bind(i64::from(t.seq))
+        .bind(t.status.as_str())
+        .bind(i16::from(t.priority))
+        .bind(t.channel.as_str())
+        .bind(t.contact_id.map(|c| c.0))
+        .bind(t.arrived_at)
+        .bind(t.created_at)
+        .bind(t.called_at)
+        .bind(t.started_at)
+        .bind(t.finished_at)
+        .bind(t.counter_id.map(|c| c.0))
+        .bind(t.agent_id.map(|a| a.0))
+        .bind(i64::from(t.recalls))
+        .bind(i64::from(t.paused_secs))
+        .bind(t.paused_at)
+        .bind(t.transferred_from.map(|x| x.0))
+        .bind(t.transferred_to.map(|x| x.0))
 }
 
 /// Writes every field a transition or a call can change.
@@ -701,6 +741,37 @@ async fn next_seq(
     u32::try_from(seq).map_err(|_| StoreError::Backend(format!("ticket number overflow: {seq}")))
 }
 
+/// `next_seq` and the tenant's audit head locked in the same statement (one round trip
+/// instead of two while the counter lock is held). `None` for the head when the tenant has
+/// none yet: then `lock_audit_head` creates it.
+async fn next_seq_and_head(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    queue: QueueId,
+    day: NaiveDate,
+) -> Result<(u32, Option<(i64, String)>)> {
+    let (seq, head_seq, head_hash): (i64, Option<i64>, Option<String>) = sqlx::query_as(
+        "WITH c AS ( \
+           INSERT INTO queue_day_counters (tenant_id, queue_id, local_date, last_seq) \
+           VALUES ($1, $2, $3, 1) ON CONFLICT (queue_id, local_date) \
+           DO UPDATE SET last_seq = queue_day_counters.last_seq + 1 RETURNING last_seq \
+         ), h AS ( \
+           SELECT last_seq, last_hash FROM audit_heads WHERE tenant_id = $1 \
+           FOR NO KEY UPDATE \
+         ) \
+         SELECT c.last_seq, h.last_seq, h.last_hash FROM c LEFT JOIN h ON true",
+    )
+    .bind(tenant.0)
+    .bind(queue.0)
+    .bind(day)
+    .fetch_one(conn)
+    .await
+    .map_err(db)?;
+    let seq = u32::try_from(seq)
+        .map_err(|_| StoreError::Backend(format!("ticket number overflow: {seq}")))?;
+    Ok((seq, head_seq.zip(head_hash)))
+}
+
 /// A fresh waiting ticket with the next number of `queue` for the site-local day of `at`.
 #[allow(clippy::too_many_arguments)]
 async fn new_ticket(
@@ -715,7 +786,24 @@ async fn new_ticket(
 ) -> Result<Ticket> {
     let day = numbering::local_day(at, tz);
     let seq = next_seq(conn, queue.tenant_id, queue.id, day).await?;
-    Ok(Ticket {
+    Ok(waiting_ticket(
+        queue, day, seq, priority, channel, contact_id, arrived_at, at,
+    ))
+}
+
+/// A waiting ticket numbered `seq` of `queue` on `day`.
+#[allow(clippy::too_many_arguments)]
+fn waiting_ticket(
+    queue: &Queue,
+    day: NaiveDate,
+    seq: u32,
+    priority: u8,
+    channel: Channel,
+    contact_id: Option<ContactId>,
+    arrived_at: DateTime<Utc>,
+    at: DateTime<Utc>,
+) -> Ticket {
+    Ticket {
         id: TicketId::new(),
         tenant_id: queue.tenant_id,
         site_id: queue.site_id,
@@ -740,7 +828,7 @@ async fn new_ticket(
         paused_at: None,
         transferred_from: None,
         transferred_to: None,
-    })
+    }
 }
 
 /// Matches the contact by (tenant, phone) or creates it; given name/locale overwrite.
@@ -1363,21 +1451,28 @@ impl Store for PostgresStore {
             Some(c) => Some(upsert_contact(&mut tx, tenant, c, at).await?),
             None => None,
         };
-        let t = new_ticket(
-            &mut tx,
+        // The contended locks come last and are held for as few round trips as possible:
+        // the queue's day counter and the tenant's audit head are taken by one statement,
+        // then one statement inserts the ticket, its event and the audit row.
+        let day = numbering::local_day(at, tz);
+        let (seq, head) = next_seq_and_head(&mut tx, tenant, queue.id, day).await?;
+        let head = match head {
+            Some(h) => h,
+            None => lock_audit_head(&mut tx, tenant).await?,
+        };
+        let t = waiting_ticket(
             &queue,
-            tz,
+            day,
+            seq,
             req.priority,
             req.channel,
             contact_id,
             at,
             at,
-        )
-        .await?;
-        insert_ticket(&mut tx, &t).await?;
+        );
         let issued = ticket::issued_event(&t, &ctx.actor);
         let audit = entry(tenant, "ticket.issue", t.id, None, Some(&t), ctx)?;
-        record(&mut tx, tenant, &[&issued], vec![audit]).await?;
+        record_after(&mut tx, tenant, head, Some(&t), &[&issued], vec![audit]).await?;
         tx.commit().await.map_err(db)?;
         Ok(t)
     }
