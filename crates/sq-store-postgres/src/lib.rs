@@ -1675,31 +1675,47 @@ impl Store for PostgresStore {
             // Cancel and transfer lock only the ticket, not its queue: the update re-checks
             // (after waiting for any such lock) that it is still waiting. A waiting ticket
             // changes in no other way, so `before` is otherwise current.
-            let updated = sqlx::query(
-                "UPDATE tickets SET status = $2, called_at = $3, agent_id = $4, counter_id = $5 \
-                 WHERE id = $1 AND status = 'waiting'",
-            )
-            .bind(called.id.0)
-            .bind(called.status.as_str())
-            .bind(called.called_at)
-            .bind(agent_id.0)
-            .bind(counter_id.0)
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-            if updated.rows_affected() == 0 {
+            // One statement: the ticket, then (only if it was still waiting) the queue's
+            // policy state, the agent and finally the tenant's audit head, each step
+            // conditioned on the previous one so that they run in this order and the head
+            // is still taken last.
+            let (updated, head_seq, head_hash): (i64, Option<i64>, Option<String>) =
+                sqlx::query_as(
+                    "WITH t AS ( \
+                       UPDATE tickets SET status = $2, called_at = $3, agent_id = $4, \
+                              counter_id = $5 \
+                       WHERE id = $1 AND status = 'waiting' RETURNING id \
+                     ), q AS ( \
+                       UPDATE queues SET policy_state = $6 \
+                       WHERE id = $7 AND EXISTS (SELECT 1 FROM t) RETURNING id \
+                     ), a AS ( \
+                       UPDATE agents SET status = 'serving' \
+                       WHERE id = $4 AND EXISTS (SELECT 1 FROM q) RETURNING id \
+                     ), h AS ( \
+                       SELECT last_seq, last_hash FROM audit_heads \
+                       WHERE tenant_id = $8 AND EXISTS (SELECT 1 FROM a) FOR NO KEY UPDATE \
+                     ) \
+                     SELECT (SELECT count(*) FROM a), h.last_seq, h.last_hash \
+                     FROM (SELECT 1) one LEFT JOIN h ON true",
+                )
+                .bind(called.id.0)
+                .bind(called.status.as_str())
+                .bind(called.called_at)
+                .bind(agent_id.0)
+                .bind(counter_id.0)
+                .bind(json(&pick.new_state)?)
+                .bind(pick.queue_id.0)
+                .bind(tenant.0)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db)?;
+            if updated == 0 {
                 continue;
             }
-            sqlx::query(
-                "WITH q AS (UPDATE queues SET policy_state = $2 WHERE id = $1) \
-                 UPDATE agents SET status = 'serving' WHERE id = $3",
-            )
-            .bind(pick.queue_id.0)
-            .bind(json(&pick.new_state)?)
-            .bind(agent_id.0)
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
+            let head = match head_seq.zip(head_hash) {
+                Some(h) => h,
+                None => lock_audit_head(&mut tx, tenant).await?,
+            };
             let audit = entry(
                 tenant,
                 "ticket.call",
@@ -1708,7 +1724,7 @@ impl Store for PostgresStore {
                 Some(&called),
                 ctx,
             )?;
-            record(&mut tx, tenant, &[&event], vec![audit]).await?;
+            record_after(&mut tx, tenant, head, None, &[&event], vec![audit]).await?;
             tx.commit().await.map_err(db)?;
             return Ok(Some(called));
         }
