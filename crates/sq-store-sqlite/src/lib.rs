@@ -18,6 +18,7 @@
 //! Every tenant-owned query filters on `tenant_id`: another tenant's row is simply not found.
 
 mod codec;
+mod writer;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -29,6 +30,7 @@ use sq_domain::policy::{self, PolicyState, QueuePolicy, QueueView, Waiting};
 use sq_domain::ticket::{self, Ticket, TicketAction, TicketEvent, TicketStatus};
 use sq_domain::{eta, numbering, *};
 use sq_store::*;
+use sqlx::Connection as _;
 use sqlx::Row as _;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
@@ -37,22 +39,23 @@ use sqlx::sqlite::{
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::time::Duration;
+use writer::Writer;
 
 /// Read connections: enough for the web views' reads to overlap the single writer.
 const READERS: u32 = 4;
 /// How long a statement waits on a lock held by another process (our own writers queue in
 /// the pool and never wait here).
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long a write waits for the writer connection before giving up.
+/// How long a read waits for a reader connection before giving up.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Ticket listings return at most this many rows.
 const MAX_TICKETS: u32 = 1000;
 const DEFAULT_TICKETS: u32 = 100;
 
-/// The SQLite store. Cheap to clone (two pool handles).
+/// The SQLite store. Cheap to clone (a writer handle and a pool handle).
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
-    writer: SqlitePool,
+    writer: Writer,
     reader: SqlitePool,
 }
 
@@ -68,25 +71,18 @@ impl SqliteStore {
             .busy_timeout(BUSY_TIMEOUT)
             .synchronous(SqliteSynchronous::Normal)
             .statement_cache_capacity(256);
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            // Keep the connection (and with it the WAL index) alive: no reconnect per burst.
-            .min_connections(1)
-            .idle_timeout(None)
-            .max_lifetime(None)
-            .test_before_acquire(false)
-            .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect_with(
-                base.clone()
-                    .create_if_missing(true)
-                    .journal_mode(SqliteJournalMode::Wal),
-            )
+        let write_opts = base
+            .clone()
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal);
+        let mut conn = SqliteConnection::connect_with(&write_opts)
             .await
             .map_err(db)?;
         sqlx::migrate!("../../migrations/sqlite")
-            .run(&writer)
+            .run(&mut conn)
             .await
             .map_err(|e| StoreError::Backend(format!("migrate: {e}")))?;
+        let writer = Writer::start(conn, write_opts)?;
         let reader = SqlitePoolOptions::new()
             .max_connections(READERS)
             .min_connections(1)
@@ -99,19 +95,14 @@ impl SqliteStore {
             .connect_with(base.pragma("query_only", "ON"))
             .await
             .map_err(db)?;
+        tracing::debug!(path = %path.display(), "sqlite store open");
         Ok(SqliteStore { writer, reader })
     }
 
-    /// Closes both pools, waiting for connections in use to be returned.
+    /// Finishes the queued writes and closes the connections.
     pub async fn close(&self) {
         self.writer.close().await;
         self.reader.close().await;
-    }
-
-    /// A write transaction: takes SQLite's write lock up front, so a transaction never
-    /// fails half-way for want of it.
-    async fn write(&self) -> Result<Tx> {
-        self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(db)
     }
 
     /// A read transaction: every statement in it sees one snapshot.
@@ -987,34 +978,38 @@ impl Store for SqliteStore {
             default_locale: t.default_locale,
             created_at: truncate_micros(ctx.at),
         };
-        let mut tx = self.write().await?;
-        sqlx::query(
-            "INSERT INTO tenants (id, slug, name, default_locale, created_at) \
-             VALUES (?, ?, ?, ?, ?)",
-        )
-        .bind(key(tenant.id.0))
-        .bind(tenant.slug.as_str())
-        .bind(tenant.name.as_str())
-        .bind(tenant.default_locale.as_str())
-        .bind(ts(tenant.created_at))
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
-        append_audit(
-            &mut tx,
-            entry(
-                tenant.id,
-                "tenant.create",
-                "tenant",
-                tenant.id,
-                None,
-                Some(value(&tenant)?),
-                ctx,
-            ),
-        )
-        .await?;
-        tx.commit().await.map_err(db)?;
-        Ok(tenant)
+        let ctx = ctx.clone();
+        self.writer
+            .write(async move |tx: &mut SqliteConnection| {
+                let ctx = &ctx;
+                sqlx::query(
+                    "INSERT INTO tenants (id, slug, name, default_locale, created_at) \
+                 VALUES (?, ?, ?, ?, ?)",
+                )
+                .bind(key(tenant.id.0))
+                .bind(tenant.slug.as_str())
+                .bind(tenant.name.as_str())
+                .bind(tenant.default_locale.as_str())
+                .bind(ts(tenant.created_at))
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+                append_audit(
+                    &mut *tx,
+                    entry(
+                        tenant.id,
+                        "tenant.create",
+                        "tenant",
+                        tenant.id,
+                        None,
+                        Some(value(&tenant)?),
+                        ctx,
+                    ),
+                )
+                .await?;
+                Ok(tenant)
+            })
+            .await
     }
 
     async fn tenant_by_slug(&self, slug: &TenantSlug) -> Result<Option<Tenant>> {
@@ -1058,38 +1053,42 @@ impl Store for SqliteStore {
             locale: s.locale,
             created_at: truncate_micros(ctx.at),
         };
-        let mut tx = self.write().await?;
-        if !tenant_exists(&mut tx, tenant).await? {
-            return Err(StoreError::NotFound("tenant"));
-        }
-        sqlx::query(
-            "INSERT INTO sites (id, tenant_id, name, timezone, locale, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(key(site.id.0))
-        .bind(key(tenant.0))
-        .bind(site.name.as_str())
-        .bind(site.timezone.to_string())
-        .bind(site.locale.as_str())
-        .bind(ts(site.created_at))
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
-        append_audit(
-            &mut tx,
-            entry(
-                tenant,
-                "site.create",
-                "site",
-                site.id,
-                None,
-                Some(value(&site)?),
-                ctx,
-            ),
-        )
-        .await?;
-        tx.commit().await.map_err(db)?;
-        Ok(site)
+        let ctx = ctx.clone();
+        self.writer
+            .write(async move |tx: &mut SqliteConnection| {
+                let ctx = &ctx;
+                if !tenant_exists(&mut *tx, tenant).await? {
+                    return Err(StoreError::NotFound("tenant"));
+                }
+                sqlx::query(
+                    "INSERT INTO sites (id, tenant_id, name, timezone, locale, created_at) \
+                 VALUES (?, ?, ?, ?, ?, ?)",
+                )
+                .bind(key(site.id.0))
+                .bind(key(tenant.0))
+                .bind(site.name.as_str())
+                .bind(site.timezone.to_string())
+                .bind(site.locale.as_str())
+                .bind(ts(site.created_at))
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+                append_audit(
+                    &mut *tx,
+                    entry(
+                        tenant,
+                        "site.create",
+                        "site",
+                        site.id,
+                        None,
+                        Some(value(&site)?),
+                        ctx,
+                    ),
+                )
+                .await?;
+                Ok(site)
+            })
+            .await
     }
 
     async fn sites(&self, tenant: TenantId) -> Result<Vec<Site>> {
@@ -1121,41 +1120,45 @@ impl Store for SqliteStore {
             ewma_service_secs: f64::from(s.expected_duration_secs),
             created_at: truncate_micros(ctx.at),
         };
-        let mut tx = self.write().await?;
-        if site_in(&mut tx, tenant, s.site_id).await?.is_none() {
-            return Err(StoreError::NotFound("site"));
-        }
-        sqlx::query(
-            "INSERT INTO services (id, tenant_id, site_id, name, sla_target_secs, \
-             expected_duration_secs, ewma_service_secs, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(key(service.id.0))
-        .bind(key(tenant.0))
-        .bind(key(service.site_id.0))
-        .bind(service.name.as_str())
-        .bind(i64::from(service.sla_target_secs))
-        .bind(i64::from(service.expected_duration_secs))
-        .bind(service.ewma_service_secs)
-        .bind(ts(service.created_at))
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
-        append_audit(
-            &mut tx,
-            entry(
-                tenant,
-                "service.create",
-                "service",
-                service.id,
-                None,
-                Some(value(&service)?),
-                ctx,
-            ),
-        )
-        .await?;
-        tx.commit().await.map_err(db)?;
-        Ok(service)
+        let ctx = ctx.clone();
+        self.writer
+            .write(async move |tx: &mut SqliteConnection| {
+                let ctx = &ctx;
+                if site_in(&mut *tx, tenant, s.site_id).await?.is_none() {
+                    return Err(StoreError::NotFound("site"));
+                }
+                sqlx::query(
+                    "INSERT INTO services (id, tenant_id, site_id, name, sla_target_secs, \
+                 expected_duration_secs, ewma_service_secs, created_at) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                )
+                .bind(key(service.id.0))
+                .bind(key(tenant.0))
+                .bind(key(service.site_id.0))
+                .bind(service.name.as_str())
+                .bind(i64::from(service.sla_target_secs))
+                .bind(i64::from(service.expected_duration_secs))
+                .bind(service.ewma_service_secs)
+                .bind(ts(service.created_at))
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+                append_audit(
+                    &mut *tx,
+                    entry(
+                        tenant,
+                        "service.create",
+                        "service",
+                        service.id,
+                        None,
+                        Some(value(&service)?),
+                        ctx,
+                    ),
+                )
+                .await?;
+                Ok(service)
+            })
+            .await
     }
 
     async fn services(&self, tenant: TenantId) -> Result<Vec<Service>> {
@@ -1178,53 +1181,57 @@ impl Store for SqliteStore {
         q: NewQueue,
         ctx: &AuditContext,
     ) -> Result<Queue> {
-        let mut tx = self.write().await?;
-        let service = service_in(&mut tx, tenant, q.service_id)
-            .await?
-            .ok_or(StoreError::NotFound("service"))?;
-        let queue = Queue {
-            id: QueueId::new(),
-            tenant_id: tenant,
-            site_id: service.site_id,
-            service_id: service.id,
-            name: q.name,
-            prefix: q.prefix,
-            policy: q.policy,
-            status: QueueStatus::Open,
-            created_at: truncate_micros(ctx.at),
-        };
-        sqlx::query(
-            "INSERT INTO queues (id, tenant_id, site_id, service_id, name, prefix, policy, \
-             policy_state, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(key(queue.id.0))
-        .bind(key(tenant.0))
-        .bind(key(queue.site_id.0))
-        .bind(key(queue.service_id.0))
-        .bind(queue.name.as_str())
-        .bind(queue.prefix.as_str())
-        .bind(json(&queue.policy)?)
-        .bind(json(&PolicyState::default())?)
-        .bind(queue.status.as_str())
-        .bind(ts(queue.created_at))
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
-        append_audit(
-            &mut tx,
-            entry(
-                tenant,
-                "queue.create",
-                "queue",
-                queue.id,
-                None,
-                Some(value(&queue)?),
-                ctx,
-            ),
-        )
-        .await?;
-        tx.commit().await.map_err(db)?;
-        Ok(queue)
+        let ctx = ctx.clone();
+        self.writer
+            .write(async move |tx: &mut SqliteConnection| {
+                let ctx = &ctx;
+                let service = service_in(&mut *tx, tenant, q.service_id)
+                    .await?
+                    .ok_or(StoreError::NotFound("service"))?;
+                let queue = Queue {
+                    id: QueueId::new(),
+                    tenant_id: tenant,
+                    site_id: service.site_id,
+                    service_id: service.id,
+                    name: q.name,
+                    prefix: q.prefix,
+                    policy: q.policy,
+                    status: QueueStatus::Open,
+                    created_at: truncate_micros(ctx.at),
+                };
+                sqlx::query(
+                    "INSERT INTO queues (id, tenant_id, site_id, service_id, name, prefix, policy, \
+                 policy_state, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                )
+                .bind(key(queue.id.0))
+                .bind(key(tenant.0))
+                .bind(key(queue.site_id.0))
+                .bind(key(queue.service_id.0))
+                .bind(queue.name.as_str())
+                .bind(queue.prefix.as_str())
+                .bind(json(&queue.policy)?)
+                .bind(json(&PolicyState::default())?)
+                .bind(queue.status.as_str())
+                .bind(ts(queue.created_at))
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+                append_audit(
+                    &mut *tx,
+                    entry(
+                        tenant,
+                        "queue.create",
+                        "queue",
+                        queue.id,
+                        None,
+                        Some(value(&queue)?),
+                        ctx,
+                    ),
+                )
+                .await?;
+                Ok(queue)
+            })
+            .await
     }
 
     async fn queues(&self, tenant: TenantId) -> Result<Vec<Queue>> {
@@ -1249,36 +1256,40 @@ impl Store for SqliteStore {
         status: QueueStatus,
         ctx: &AuditContext,
     ) -> Result<Queue> {
-        let mut tx = self.write().await?;
-        let (before, _) = queue_in(&mut tx, tenant, id)
-            .await?
-            .ok_or(StoreError::NotFound("queue"))?;
-        let after = Queue {
-            status,
-            ..before.clone()
-        };
-        sqlx::query("UPDATE queues SET status = ? WHERE tenant_id = ? AND id = ?")
-            .bind(status.as_str())
-            .bind(key(tenant.0))
-            .bind(key(id.0))
-            .execute(&mut *tx)
+        let ctx = ctx.clone();
+        self.writer
+            .write(async move |tx: &mut SqliteConnection| {
+                let ctx = &ctx;
+                let (before, _) = queue_in(&mut *tx, tenant, id)
+                    .await?
+                    .ok_or(StoreError::NotFound("queue"))?;
+                let after = Queue {
+                    status,
+                    ..before.clone()
+                };
+                sqlx::query("UPDATE queues SET status = ? WHERE tenant_id = ? AND id = ?")
+                    .bind(status.as_str())
+                    .bind(key(tenant.0))
+                    .bind(key(id.0))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                append_audit(
+                    &mut *tx,
+                    entry(
+                        tenant,
+                        "queue.set_status",
+                        "queue",
+                        id,
+                        Some(value(&before)?),
+                        Some(value(&after)?),
+                        ctx,
+                    ),
+                )
+                .await?;
+                Ok(after)
+            })
             .await
-            .map_err(db)?;
-        append_audit(
-            &mut tx,
-            entry(
-                tenant,
-                "queue.set_status",
-                "queue",
-                id,
-                Some(value(&before)?),
-                Some(value(&after)?),
-                ctx,
-            ),
-        )
-        .await?;
-        tx.commit().await.map_err(db)?;
-        Ok(after)
     }
 
     async fn create_counter(
@@ -1294,37 +1305,41 @@ impl Store for SqliteStore {
             name: c.name,
             created_at: truncate_micros(ctx.at),
         };
-        let mut tx = self.write().await?;
-        if site_in(&mut tx, tenant, c.site_id).await?.is_none() {
-            return Err(StoreError::NotFound("site"));
-        }
-        sqlx::query(
-            "INSERT INTO counters (id, tenant_id, site_id, name, created_at) \
-             VALUES (?, ?, ?, ?, ?)",
-        )
-        .bind(key(counter.id.0))
-        .bind(key(tenant.0))
-        .bind(key(counter.site_id.0))
-        .bind(counter.name.as_str())
-        .bind(ts(counter.created_at))
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
-        append_audit(
-            &mut tx,
-            entry(
-                tenant,
-                "counter.create",
-                "counter",
-                counter.id,
-                None,
-                Some(value(&counter)?),
-                ctx,
-            ),
-        )
-        .await?;
-        tx.commit().await.map_err(db)?;
-        Ok(counter)
+        let ctx = ctx.clone();
+        self.writer
+            .write(async move |tx: &mut SqliteConnection| {
+                let ctx = &ctx;
+                if site_in(&mut *tx, tenant, c.site_id).await?.is_none() {
+                    return Err(StoreError::NotFound("site"));
+                }
+                sqlx::query(
+                    "INSERT INTO counters (id, tenant_id, site_id, name, created_at) \
+                 VALUES (?, ?, ?, ?, ?)",
+                )
+                .bind(key(counter.id.0))
+                .bind(key(tenant.0))
+                .bind(key(counter.site_id.0))
+                .bind(counter.name.as_str())
+                .bind(ts(counter.created_at))
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+                append_audit(
+                    &mut *tx,
+                    entry(
+                        tenant,
+                        "counter.create",
+                        "counter",
+                        counter.id,
+                        None,
+                        Some(value(&counter)?),
+                        ctx,
+                    ),
+                )
+                .await?;
+                Ok(counter)
+            })
+            .await
     }
 
     async fn counters(&self, tenant: TenantId) -> Result<Vec<Counter>> {
@@ -1358,69 +1373,73 @@ impl Store for SqliteStore {
             status: AgentStatus::Available,
             created_at: truncate_micros(ctx.at),
         };
-        let mut tx = self.write().await?;
-        if site_in(&mut tx, tenant, agent.site_id).await?.is_none() {
-            return Err(StoreError::NotFound("site"));
-        }
-        if let Some(user) = agent.user_id {
-            let found = sqlx::query("SELECT 1 FROM users WHERE tenant_id = ? AND id = ?")
-                .bind(key(tenant.0))
-                .bind(key(user.0))
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(db)?;
-            if found.is_none() {
-                return Err(StoreError::NotFound("user"));
-            }
-        }
-        for s in &agent.skills {
-            if service_in(&mut tx, tenant, s.service_id).await?.is_none() {
-                return Err(StoreError::NotFound("service"));
-            }
-        }
-        sqlx::query(
-            "INSERT INTO agents (id, tenant_id, site_id, user_id, name, status, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(key(agent.id.0))
-        .bind(key(tenant.0))
-        .bind(key(agent.site_id.0))
-        .bind(agent.user_id.map(|u| key(u.0)))
-        .bind(agent.name.as_str())
-        .bind(agent.status.as_str())
-        .bind(ts(agent.created_at))
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
-        for (i, s) in agent.skills.iter().enumerate() {
-            sqlx::query(
-                "INSERT INTO agent_skills (tenant_id, agent_id, service_id, weight, position) \
-                 VALUES (?, ?, ?, ?, ?)",
+        let ctx = ctx.clone();
+        self.writer
+            .write(async move |tx: &mut SqliteConnection| {
+                let ctx = &ctx;
+                if site_in(&mut *tx, tenant, agent.site_id).await?.is_none() {
+                    return Err(StoreError::NotFound("site"));
+                }
+                if let Some(user) = agent.user_id {
+                    let found = sqlx::query("SELECT 1 FROM users WHERE tenant_id = ? AND id = ?")
+                        .bind(key(tenant.0))
+                        .bind(key(user.0))
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(db)?;
+                    if found.is_none() {
+                        return Err(StoreError::NotFound("user"));
+                    }
+                }
+                for s in &agent.skills {
+                    if service_in(&mut *tx, tenant, s.service_id).await?.is_none() {
+                        return Err(StoreError::NotFound("service"));
+                    }
+                }
+                sqlx::query(
+                "INSERT INTO agents (id, tenant_id, site_id, user_id, name, status, created_at) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?)",
             )
-            .bind(key(tenant.0))
             .bind(key(agent.id.0))
-            .bind(key(s.service_id.0))
-            .bind(i64::from(s.weight))
-            .bind(i as i64)
+            .bind(key(tenant.0))
+            .bind(key(agent.site_id.0))
+            .bind(agent.user_id.map(|u| key(u.0)))
+            .bind(agent.name.as_str())
+            .bind(agent.status.as_str())
+            .bind(ts(agent.created_at))
             .execute(&mut *tx)
             .await
             .map_err(db)?;
-        }
-        append_audit(
-            &mut tx,
-            entry(
-                tenant,
-                "agent.create",
-                "agent",
-                agent.id,
-                None,
-                Some(value(&agent)?),
-                ctx,
-            ),
-        )
-        .await?;
-        tx.commit().await.map_err(db)?;
-        Ok(agent)
+                for (i, s) in agent.skills.iter().enumerate() {
+                    sqlx::query(
+                    "INSERT INTO agent_skills (tenant_id, agent_id, service_id, weight, position) \
+                     VALUES (?, ?, ?, ?, ?)",
+                )
+                .bind(key(tenant.0))
+                .bind(key(agent.id.0))
+                .bind(key(s.service_id.0))
+                .bind(i64::from(s.weight))
+                .bind(i as i64)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+                }
+                append_audit(
+                    &mut *tx,
+                    entry(
+                        tenant,
+                        "agent.create",
+                        "agent",
+                        agent.id,
+                        None,
+                        Some(value(&agent)?),
+                        ctx,
+                    ),
+                )
+                .await?;
+                Ok(agent)
+            })
+            .await
     }
 
     async fn agents(&self, tenant: TenantId) -> Result<Vec<Agent>> {
@@ -1462,36 +1481,40 @@ impl Store for SqliteStore {
         status: AgentStatus,
         ctx: &AuditContext,
     ) -> Result<Agent> {
-        let mut tx = self.write().await?;
-        let before = agent_in(&mut tx, tenant, id)
-            .await?
-            .ok_or(StoreError::NotFound("agent"))?;
-        let after = Agent {
-            status,
-            ..before.clone()
-        };
-        sqlx::query("UPDATE agents SET status = ? WHERE tenant_id = ? AND id = ?")
-            .bind(status.as_str())
-            .bind(key(tenant.0))
-            .bind(key(id.0))
-            .execute(&mut *tx)
+        let ctx = ctx.clone();
+        self.writer
+            .write(async move |tx: &mut SqliteConnection| {
+                let ctx = &ctx;
+                let before = agent_in(&mut *tx, tenant, id)
+                    .await?
+                    .ok_or(StoreError::NotFound("agent"))?;
+                let after = Agent {
+                    status,
+                    ..before.clone()
+                };
+                sqlx::query("UPDATE agents SET status = ? WHERE tenant_id = ? AND id = ?")
+                    .bind(status.as_str())
+                    .bind(key(tenant.0))
+                    .bind(key(id.0))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                append_audit(
+                    &mut *tx,
+                    entry(
+                        tenant,
+                        "agent.set_status",
+                        "agent",
+                        id,
+                        Some(value(&before)?),
+                        Some(value(&after)?),
+                        ctx,
+                    ),
+                )
+                .await?;
+                Ok(after)
+            })
             .await
-            .map_err(db)?;
-        append_audit(
-            &mut tx,
-            entry(
-                tenant,
-                "agent.set_status",
-                "agent",
-                id,
-                Some(value(&before)?),
-                Some(value(&after)?),
-                ctx,
-            ),
-        )
-        .await?;
-        tx.commit().await.map_err(db)?;
-        Ok(after)
     }
 
     // -- tickets --
@@ -1503,80 +1526,84 @@ impl Store for SqliteStore {
         ctx: &AuditContext,
     ) -> Result<Ticket> {
         let now = truncate_micros(ctx.at);
-        let mut tx = self.write().await?;
-        let row = sqlx::query(
-            "SELECT q.*, s.timezone, h.last_seq AS head_seq, h.last_hash AS head_hash \
-             FROM queues q JOIN sites s ON s.id = q.site_id \
-             LEFT JOIN audit_heads h ON h.tenant_id = q.tenant_id \
-             WHERE q.tenant_id = ? AND q.service_id = ?",
-        )
-        .bind(key(tenant.0))
-        .bind(key(req.service_id.0))
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(db)?
-        .ok_or(StoreError::NotFound("service"))?;
-        let (queue, _) = queue_row(&row)?;
-        if queue.status != QueueStatus::Open {
-            return Err(StoreError::QueueClosed);
-        }
-        let tz: TimeZone = Cols(&row).parse("timezone")?;
-        let mut chain = Chain::from_row(&row)?;
-        let day = numbering::local_day(now, tz);
-        // The number and the contact in one round trip.
-        let (seq, contact_id) = match &req.contact {
-            None => {
-                let r = bind_next_seq(sqlx::query(next_seq_sql!()), tenant, queue.id, day)
-                    .fetch_one(&mut *tx)
+        let ctx = ctx.clone();
+        self.writer
+            .write(async move |tx: &mut SqliteConnection| {
+                let ctx = &ctx;
+                let row = sqlx::query(
+                    "SELECT q.*, s.timezone, h.last_seq AS head_seq, h.last_hash AS head_hash \
+                 FROM queues q JOIN sites s ON s.id = q.site_id \
+                 LEFT JOIN audit_heads h ON h.tenant_id = q.tenant_id \
+                 WHERE q.tenant_id = ? AND q.service_id = ?",
+                )
+                .bind(key(tenant.0))
+                .bind(key(req.service_id.0))
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db)?
+                .ok_or(StoreError::NotFound("service"))?;
+                let (queue, _) = queue_row(&row)?;
+                if queue.status != QueueStatus::Open {
+                    return Err(StoreError::QueueClosed);
+                }
+                let tz: TimeZone = Cols(&row).parse("timezone")?;
+                let mut chain = Chain::from_row(&row)?;
+                let day = numbering::local_day(now, tz);
+                // The number and the contact in one round trip.
+                let (seq, contact_id) = match &req.contact {
+                    None => {
+                        let r = bind_next_seq(sqlx::query(next_seq_sql!()), tenant, queue.id, day)
+                            .fetch_one(&mut *tx)
+                            .await
+                            .map_err(db)?;
+                        (Cols(&r).u32("last_seq")?, None)
+                    }
+                    Some(contact) => {
+                        let q = sqlx::query(concat!(next_seq_sql!(), upsert_contact_sql!()));
+                        let rows = bind_contact(
+                            bind_next_seq(q, tenant, queue.id, day),
+                            tenant,
+                            contact,
+                            now,
+                        )
+                        .fetch_all(&mut *tx)
+                        .await
+                        .map_err(db)?;
+                        let [seq_row, contact_row] = rows.as_slice() else {
+                            return Err(StoreError::Backend(format!(
+                                "numbering returned {} rows, expected 2",
+                                rows.len()
+                            )));
+                        };
+                        (
+                            Cols(seq_row).u32("last_seq")?,
+                            Some(Cols(contact_row).id("id")?),
+                        )
+                    }
+                };
+                let t = build_ticket(
+                    &queue,
+                    day,
+                    seq,
+                    NewTicket {
+                        priority: req.priority,
+                        channel: req.channel,
+                        contact_id,
+                        arrived_at: now,
+                        transferred_from: None,
+                    },
+                    now,
+                );
+                let rec = chain.push(issue_entry(&t, ctx)?);
+                let q = bind_insert_ticket(sqlx::query(ISSUE_WRITE), &t);
+                let q = bind_event(q, &ticket::issued_event(&t, &ctx.actor));
+                bind_head(bind_audit(q, &rec), &rec)
+                    .execute(&mut *tx)
                     .await
                     .map_err(db)?;
-                (Cols(&r).u32("last_seq")?, None)
-            }
-            Some(contact) => {
-                let q = sqlx::query(concat!(next_seq_sql!(), upsert_contact_sql!()));
-                let rows = bind_contact(
-                    bind_next_seq(q, tenant, queue.id, day),
-                    tenant,
-                    contact,
-                    now,
-                )
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(db)?;
-                let [seq_row, contact_row] = rows.as_slice() else {
-                    return Err(StoreError::Backend(format!(
-                        "numbering returned {} rows, expected 2",
-                        rows.len()
-                    )));
-                };
-                (
-                    Cols(seq_row).u32("last_seq")?,
-                    Some(Cols(contact_row).id("id")?),
-                )
-            }
-        };
-        let t = build_ticket(
-            &queue,
-            day,
-            seq,
-            NewTicket {
-                priority: req.priority,
-                channel: req.channel,
-                contact_id,
-                arrived_at: now,
-                transferred_from: None,
-            },
-            now,
-        );
-        let rec = chain.push(issue_entry(&t, ctx)?);
-        let q = bind_insert_ticket(sqlx::query(ISSUE_WRITE), &t);
-        let q = bind_event(q, &ticket::issued_event(&t, &ctx.actor));
-        bind_head(bind_audit(q, &rec), &rec)
-            .execute(&mut *tx)
+                Ok(t)
+            })
             .await
-            .map_err(db)?;
-        tx.commit().await.map_err(db)?;
-        Ok(t)
     }
 
     async fn ticket(&self, tenant: TenantId, id: TicketId) -> Result<Option<Ticket>> {
@@ -1643,105 +1670,109 @@ impl Store for SqliteStore {
         ctx: &AuditContext,
     ) -> Result<Option<Ticket>> {
         let now = truncate_micros(ctx.at);
-        let mut tx = self.write().await?;
-        let rows = sqlx::query(CALL_READ)
-            .bind(key(tenant.0))
-            .bind(key(agent.0))
-            .bind(key(counter.0))
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(db)?;
-        let (meta, heads) = rows
-            .split_first()
-            .ok_or_else(|| StoreError::Backend("call-next read returned no row".into()))?;
-        let m = Cols(meta);
-        let agent_site: SiteId = m
-            .opt_id("agent_site")?
-            .ok_or(StoreError::NotFound("agent"))?;
-        let counter_site: SiteId = m
-            .opt_id("counter_site")?
-            .ok_or(StoreError::NotFound("counter"))?;
-        if counter_site != agent_site {
-            return Err(StoreError::Invalid(
-                "the counter is not at the agent's site".into(),
-            ));
-        }
-        let mut chain = Chain::from_row(meta)?;
+        let ctx = ctx.clone();
+        self.writer
+            .write(async move |tx: &mut SqliteConnection| {
+                let ctx = &ctx;
+                let rows = sqlx::query(CALL_READ)
+                    .bind(key(tenant.0))
+                    .bind(key(agent.0))
+                    .bind(key(counter.0))
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                let (meta, heads) = rows
+                    .split_first()
+                    .ok_or_else(|| StoreError::Backend("call-next read returned no row".into()))?;
+                let m = Cols(meta);
+                let agent_site: SiteId = m
+                    .opt_id("agent_site")?
+                    .ok_or(StoreError::NotFound("agent"))?;
+                let counter_site: SiteId = m
+                    .opt_id("counter_site")?
+                    .ok_or(StoreError::NotFound("counter"))?;
+                if counter_site != agent_site {
+                    return Err(StoreError::Invalid(
+                        "the counter is not at the agent's site".into(),
+                    ));
+                }
+                let mut chain = Chain::from_row(meta)?;
 
-        // The class heads, grouped by queue (each row carries its queue's policy).
-        struct Candidate {
-            service_id: ServiceId,
-            policy: QueuePolicy,
-            state: PolicyState,
-            weight: u8,
-            heads: Vec<Waiting>,
-            tickets: Vec<Ticket>,
-        }
-        let mut candidates: BTreeMap<QueueId, Candidate> = BTreeMap::new();
-        for r in heads {
-            let t = ticket_row(r)?;
-            let c = Cols(r);
-            let cand = match candidates.entry(t.queue_id) {
-                std::collections::btree_map::Entry::Occupied(o) => o.into_mut(),
-                std::collections::btree_map::Entry::Vacant(v) => v.insert(Candidate {
-                    service_id: t.service_id,
-                    policy: c.json("policy")?,
-                    state: c.json("policy_state")?,
-                    weight: c.u8("weight")?,
-                    heads: Vec::new(),
-                    tickets: Vec::new(),
-                }),
-            };
-            cand.heads.push(Waiting {
-                id: t.id,
-                class: t.priority,
-                arrived_at: t.arrived_at,
-                seq: t.seq,
-                sla_target_secs: c.u32("sla_target_secs")?,
-            });
-            cand.tickets.push(t);
-        }
-        let views: Vec<QueueView<'_>> = candidates
-            .iter()
-            .map(|(queue_id, c)| QueueView {
-                queue_id: *queue_id,
-                service_id: c.service_id,
-                policy: &c.policy,
-                state: &c.state,
-                waiting: &c.heads,
-                skill_weight: c.weight,
+                // The class heads, grouped by queue (each row carries its queue's policy).
+                struct Candidate {
+                    service_id: ServiceId,
+                    policy: QueuePolicy,
+                    state: PolicyState,
+                    weight: u8,
+                    heads: Vec<Waiting>,
+                    tickets: Vec<Ticket>,
+                }
+                let mut candidates: BTreeMap<QueueId, Candidate> = BTreeMap::new();
+                for r in heads {
+                    let t = ticket_row(r)?;
+                    let c = Cols(r);
+                    let cand = match candidates.entry(t.queue_id) {
+                        std::collections::btree_map::Entry::Occupied(o) => o.into_mut(),
+                        std::collections::btree_map::Entry::Vacant(v) => v.insert(Candidate {
+                            service_id: t.service_id,
+                            policy: c.json("policy")?,
+                            state: c.json("policy_state")?,
+                            weight: c.u8("weight")?,
+                            heads: Vec::new(),
+                            tickets: Vec::new(),
+                        }),
+                    };
+                    cand.heads.push(Waiting {
+                        id: t.id,
+                        class: t.priority,
+                        arrived_at: t.arrived_at,
+                        seq: t.seq,
+                        sla_target_secs: c.u32("sla_target_secs")?,
+                    });
+                    cand.tickets.push(t);
+                }
+                let views: Vec<QueueView<'_>> = candidates
+                    .iter()
+                    .map(|(queue_id, c)| QueueView {
+                        queue_id: *queue_id,
+                        service_id: c.service_id,
+                        policy: &c.policy,
+                        state: &c.state,
+                        waiting: &c.heads,
+                        skill_weight: c.weight,
+                    })
+                    .collect();
+                let Some(pick) = policy::pick(&views, now) else {
+                    return Ok(None);
+                };
+                let before = candidates
+                    .get(&pick.queue_id)
+                    .and_then(|c| c.tickets.iter().find(|t| t.id == pick.ticket_id))
+                    .cloned()
+                    .ok_or_else(|| StoreError::Backend("the policy picked no class head".into()))?;
+                let (called, event) = ticket::call(&before, agent, counter, &ctx.actor, now)?;
+                let rec = chain.push(entry(
+                    tenant,
+                    "ticket.call",
+                    "ticket",
+                    called.id,
+                    Some(value(&before)?),
+                    Some(value(&called)?),
+                    ctx,
+                ));
+                let q = bind_event(bind_update_ticket(sqlx::query(CALL_WRITE), &called), &event);
+                let q = q
+                    .bind(json(&pick.new_state)?)
+                    .bind(key(tenant.0))
+                    .bind(key(pick.queue_id.0));
+                let q = q.bind(key(tenant.0)).bind(key(agent.0));
+                bind_head(bind_audit(q, &rec), &rec)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                Ok(Some(called))
             })
-            .collect();
-        let Some(pick) = policy::pick(&views, now) else {
-            return Ok(None);
-        };
-        let before = candidates
-            .get(&pick.queue_id)
-            .and_then(|c| c.tickets.iter().find(|t| t.id == pick.ticket_id))
-            .cloned()
-            .ok_or_else(|| StoreError::Backend("the policy picked no class head".into()))?;
-        let (called, event) = ticket::call(&before, agent, counter, &ctx.actor, now)?;
-        let rec = chain.push(entry(
-            tenant,
-            "ticket.call",
-            "ticket",
-            called.id,
-            Some(value(&before)?),
-            Some(value(&called)?),
-            ctx,
-        ));
-        let q = bind_event(bind_update_ticket(sqlx::query(CALL_WRITE), &called), &event);
-        let q = q
-            .bind(json(&pick.new_state)?)
-            .bind(key(tenant.0))
-            .bind(key(pick.queue_id.0));
-        let q = q.bind(key(tenant.0)).bind(key(agent.0));
-        bind_head(bind_audit(q, &rec), &rec)
-            .execute(&mut *tx)
             .await
-            .map_err(db)?;
-        tx.commit().await.map_err(db)?;
-        Ok(Some(called))
     }
 
     async fn transition(
@@ -1752,103 +1783,106 @@ impl Store for SqliteStore {
         ctx: &AuditContext,
     ) -> Result<Transitioned> {
         let now = truncate_micros(ctx.at);
-        let mut tx = self.write().await?;
-        let row = sqlx::query(
-            "SELECT t.*, s.ewma_service_secs, h.last_seq AS head_seq, h.last_hash AS head_hash \
-             FROM tickets t JOIN services s ON s.id = t.service_id \
-             LEFT JOIN audit_heads h ON h.tenant_id = t.tenant_id \
-             WHERE t.tenant_id = ? AND t.id = ?",
-        )
-        .bind(key(tenant.0))
-        .bind(key(id.0))
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(db)?
-        .ok_or(StoreError::NotFound("ticket"))?;
-        let before = ticket_row(&row)?;
-        let ewma = Cols(&row).real("ewma_service_secs")?;
-        let mut chain = Chain::from_row(&row)?;
-        let (mut after, event) = ticket::apply(&before, &action, &ctx.actor, now)?;
-        // Leaving the agent (close, no-show, transfer) frees it if it was serving.
-        let freed_agent = match action {
-            TicketAction::Close | TicketAction::NoShow | TicketAction::Transfer { .. } => {
-                before.agent_id
-            }
-            _ => None,
-        };
-        let audit_entry = |after: &Ticket| -> Result<AuditEntry> {
-            Ok(entry(
-                tenant,
-                &format!("ticket.{}", action.name()),
-                "ticket",
-                id,
-                Some(value(&before)?),
-                Some(value(after)?),
-                ctx,
-            ))
-        };
-
-        if let TicketAction::Transfer {
-            to_queue_id,
-            keep_position,
-        } = action
-        {
-            let created = transfer(
-                &mut tx,
-                &before,
-                &mut after,
-                to_queue_id,
-                keep_position,
-                now,
+        let ctx = ctx.clone();
+        self.writer
+            .write(async move |tx: &mut SqliteConnection| {
+                let ctx = &ctx;
+                let row = sqlx::query(
+                "SELECT t.*, s.ewma_service_secs, h.last_seq AS head_seq, h.last_hash AS head_hash \
+                 FROM tickets t JOIN services s ON s.id = t.service_id \
+                 LEFT JOIN audit_heads h ON h.tenant_id = t.tenant_id \
+                 WHERE t.tenant_id = ? AND t.id = ?",
             )
-            .await?;
-            insert_event(&mut tx, &event).await?;
-            insert_event(&mut tx, &ticket::issued_event(&created, &ctx.actor)).await?;
-            write_audit(&mut tx, &chain.push(audit_entry(&after)?)).await?;
-            write_audit(&mut tx, &chain.push(issue_entry(&created, ctx)?)).await?;
-            if let Some(agent) = freed_agent {
-                sqlx::query(
-                    "UPDATE agents SET status = 'available' \
-                     WHERE tenant_id = ? AND id = ? AND status = 'serving'",
-                )
-                .bind(key(tenant.0))
-                .bind(key(agent.0))
-                .execute(&mut *tx)
-                .await
-                .map_err(db)?;
-            }
-            tx.commit().await.map_err(db)?;
-            return Ok(Transitioned {
-                ticket: after,
-                created: Some(created),
-            });
-        }
-
-        // A close folds the observed service time (pauses excluded) into the EWMA.
-        let new_ewma = match (&action, after.service_secs()) {
-            (TicketAction::Close, Some(observed)) => Some(eta::ewma_update(ewma, observed)),
-            _ => None,
-        };
-        let rec = chain.push(audit_entry(&after)?);
-        let q = bind_event(
-            bind_update_ticket(sqlx::query(TRANSITION_WRITE), &after),
-            &event,
-        );
-        let q = q
-            .bind(new_ewma.unwrap_or(ewma))
-            .bind(new_ewma.is_some())
             .bind(key(tenant.0))
-            .bind(key(after.service_id.0));
-        let q = q.bind(key(tenant.0)).bind(freed_agent.map(|a| key(a.0)));
-        bind_head(bind_audit(q, &rec), &rec)
-            .execute(&mut *tx)
+            .bind(key(id.0))
+            .fetch_optional(&mut *tx)
             .await
-            .map_err(db)?;
-        tx.commit().await.map_err(db)?;
-        Ok(Transitioned {
-            ticket: after,
-            created: None,
-        })
+            .map_err(db)?
+            .ok_or(StoreError::NotFound("ticket"))?;
+                let before = ticket_row(&row)?;
+                let ewma = Cols(&row).real("ewma_service_secs")?;
+                let mut chain = Chain::from_row(&row)?;
+                let (mut after, event) = ticket::apply(&before, &action, &ctx.actor, now)?;
+                // Leaving the agent (close, no-show, transfer) frees it if it was serving.
+                let freed_agent = match action {
+                    TicketAction::Close | TicketAction::NoShow | TicketAction::Transfer { .. } => {
+                        before.agent_id
+                    }
+                    _ => None,
+                };
+                let audit_entry = |after: &Ticket| -> Result<AuditEntry> {
+                    Ok(entry(
+                        tenant,
+                        &format!("ticket.{}", action.name()),
+                        "ticket",
+                        id,
+                        Some(value(&before)?),
+                        Some(value(after)?),
+                        ctx,
+                    ))
+                };
+
+                if let TicketAction::Transfer {
+                    to_queue_id,
+                    keep_position,
+                } = action
+                {
+                    let created = transfer(
+                        &mut *tx,
+                        &before,
+                        &mut after,
+                        to_queue_id,
+                        keep_position,
+                        now,
+                    )
+                    .await?;
+                    insert_event(&mut *tx, &event).await?;
+                    insert_event(&mut *tx, &ticket::issued_event(&created, &ctx.actor)).await?;
+                    write_audit(&mut *tx, &chain.push(audit_entry(&after)?)).await?;
+                    write_audit(&mut *tx, &chain.push(issue_entry(&created, ctx)?)).await?;
+                    if let Some(agent) = freed_agent {
+                        sqlx::query(
+                            "UPDATE agents SET status = 'available' \
+                         WHERE tenant_id = ? AND id = ? AND status = 'serving'",
+                        )
+                        .bind(key(tenant.0))
+                        .bind(key(agent.0))
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db)?;
+                    }
+                    return Ok(Transitioned {
+                        ticket: after,
+                        created: Some(created),
+                    });
+                }
+
+                // A close folds the observed service time (pauses excluded) into the EWMA.
+                let new_ewma = match (&action, after.service_secs()) {
+                    (TicketAction::Close, Some(observed)) => Some(eta::ewma_update(ewma, observed)),
+                    _ => None,
+                };
+                let rec = chain.push(audit_entry(&after)?);
+                let q = bind_event(
+                    bind_update_ticket(sqlx::query(TRANSITION_WRITE), &after),
+                    &event,
+                );
+                let q = q
+                    .bind(new_ewma.unwrap_or(ewma))
+                    .bind(new_ewma.is_some())
+                    .bind(key(tenant.0))
+                    .bind(key(after.service_id.0));
+                let q = q.bind(key(tenant.0)).bind(freed_agent.map(|a| key(a.0)));
+                bind_head(bind_audit(q, &rec), &rec)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                Ok(Transitioned {
+                    ticket: after,
+                    created: None,
+                })
+            })
+            .await
     }
 
     async fn queue_snapshot(&self, tenant: TenantId, id: QueueId) -> Result<Option<QueueSnapshot>> {
@@ -1965,58 +1999,62 @@ impl Store for SqliteStore {
             site_id: u.site_id,
             created_at: truncate_micros(ctx.at),
         };
-        let mut tx = self.write().await?;
-        match user.tenant_id {
-            Some(tenant) => {
-                if !tenant_exists(&mut tx, tenant).await? {
-                    return Err(StoreError::NotFound("tenant"));
+        let ctx = ctx.clone();
+        self.writer
+            .write(async move |tx: &mut SqliteConnection| {
+                let ctx = &ctx;
+            match user.tenant_id {
+                Some(tenant) => {
+                    if !tenant_exists(&mut *tx, tenant).await? {
+                        return Err(StoreError::NotFound("tenant"));
+                    }
+                    if let Some(site) = user.site_id
+                        && site_in(&mut *tx, tenant, site).await?.is_none()
+                    {
+                        return Err(StoreError::NotFound("site"));
+                    }
                 }
-                if let Some(site) = user.site_id
-                    && site_in(&mut tx, tenant, site).await?.is_none()
-                {
-                    return Err(StoreError::NotFound("site"));
+                None => {
+                    if user.role != Role::SuperAdmin || user.site_id.is_some() {
+                        return Err(StoreError::Invalid(
+                            "only a super admin belongs to no tenant, and has no site".into(),
+                        ));
+                    }
                 }
             }
-            None => {
-                if user.role != Role::SuperAdmin || user.site_id.is_some() {
-                    return Err(StoreError::Invalid(
-                        "only a super admin belongs to no tenant, and has no site".into(),
-                    ));
-                }
-            }
-        }
-        sqlx::query(
-            "INSERT INTO users (id, tenant_id, email, password_hash, role, site_id, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(key(user.id.0))
-        .bind(user.tenant_id.map(|t| key(t.0)))
-        .bind(user.email.as_str())
-        .bind(&u.password_hash)
-        .bind(user.role.as_str())
-        .bind(user.site_id.map(|s| key(s.0)))
-        .bind(ts(user.created_at))
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
-        // Super admins have no tenant, hence no chain to append to.
-        if let Some(tenant) = user.tenant_id {
-            append_audit(
-                &mut tx,
-                entry(
-                    tenant,
-                    "user.create",
-                    "user",
-                    user.id,
-                    None,
-                    Some(value(&user)?),
-                    ctx,
-                ),
+            sqlx::query(
+                "INSERT INTO users (id, tenant_id, email, password_hash, role, site_id, created_at) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?)",
             )
-            .await?;
-        }
-        tx.commit().await.map_err(db)?;
-        Ok(user)
+            .bind(key(user.id.0))
+            .bind(user.tenant_id.map(|t| key(t.0)))
+            .bind(user.email.as_str())
+            .bind(&u.password_hash)
+            .bind(user.role.as_str())
+            .bind(user.site_id.map(|s| key(s.0)))
+            .bind(ts(user.created_at))
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+            // Super admins have no tenant, hence no chain to append to.
+            if let Some(tenant) = user.tenant_id {
+                append_audit(
+                    &mut *tx,
+                    entry(
+                        tenant,
+                        "user.create",
+                        "user",
+                        user.id,
+                        None,
+                        Some(value(&user)?),
+                        ctx,
+                    ),
+                )
+                .await?;
+            }
+            Ok(user)
+            })
+            .await
     }
 
     async fn user_by_email(&self, email: &Email) -> Result<Option<UserRecord>> {
@@ -2043,21 +2081,23 @@ impl Store for SqliteStore {
     }
 
     async fn store_refresh_token(&self, t: NewRefreshToken) -> Result<()> {
-        let mut tx = self.write().await?;
-        sqlx::query(
-            "INSERT INTO refresh_tokens (token_hash, user_id, family, expires_at, created_at) \
-             VALUES (?, ?, ?, ?, ?)",
-        )
-        .bind(&t.token_hash)
-        .bind(key(t.user_id.0))
-        .bind(key(t.family))
-        .bind(ts(t.expires_at))
-        .bind(ts(Utc::now()))
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
-        tx.commit().await.map_err(db)?;
-        Ok(())
+        self.writer
+            .write(async move |tx: &mut SqliteConnection| {
+                sqlx::query(
+                "INSERT INTO refresh_tokens (token_hash, user_id, family, expires_at, created_at) \
+                 VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(&t.token_hash)
+            .bind(key(t.user_id.0))
+            .bind(key(t.family))
+            .bind(ts(t.expires_at))
+            .bind(ts(Utc::now()))
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+                Ok(())
+            })
+            .await
     }
 
     async fn rotate_refresh_token(
@@ -2067,59 +2107,62 @@ impl Store for SqliteStore {
         new_expires_at: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<RefreshOutcome> {
-        // The write lock is held from the read on: a concurrent rotation of the same token
-        // waits, then finds it used.
-        let mut tx = self.write().await?;
-        let Some(row) = sqlx::query(
-            "SELECT user_id, family, expires_at, used_at, revoked_at FROM refresh_tokens \
-             WHERE token_hash = ?",
-        )
-        .bind(old_hash)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(db)?
-        else {
-            return Ok(RefreshOutcome::Unknown);
-        };
-        let c = Cols(&row);
-        let user_id: UserId = c.id("user_id")?;
-        let family = c.text("family")?;
-        if c.opt_text("used_at")?.is_some() || c.opt_text("revoked_at")?.is_some() {
-            // A rotated token came back: assume it was stolen and end the whole family.
-            sqlx::query(
-                "UPDATE refresh_tokens SET revoked_at = ? WHERE family = ? AND revoked_at IS NULL",
+        // Writes run one at a time: a concurrent rotation of the same token runs after
+        // this one and finds it used.
+        let (old_hash, new_hash) = (old_hash.to_owned(), new_hash.to_owned());
+        self.writer
+            .write(async move |tx: &mut SqliteConnection| {
+            let (old_hash, new_hash) = (old_hash.as_str(), new_hash.as_str());
+            let Some(row) = sqlx::query(
+                "SELECT user_id, family, expires_at, used_at, revoked_at FROM refresh_tokens \
+                 WHERE token_hash = ?",
             )
-            .bind(ts(now))
-            .bind(&family)
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-            tx.commit().await.map_err(db)?;
-            return Ok(RefreshOutcome::Reused);
-        }
-        if c.at("expires_at")? <= truncate_micros(now) {
-            return Ok(RefreshOutcome::Expired);
-        }
-        sqlx::query("UPDATE refresh_tokens SET used_at = ? WHERE token_hash = ?")
-            .bind(ts(now))
             .bind(old_hash)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db)?
+            else {
+                return Ok(RefreshOutcome::Unknown);
+            };
+            let c = Cols(&row);
+            let user_id: UserId = c.id("user_id")?;
+            let family = c.text("family")?;
+            if c.opt_text("used_at")?.is_some() || c.opt_text("revoked_at")?.is_some() {
+                // A rotated token came back: assume it was stolen and end the whole family.
+                sqlx::query(
+                    "UPDATE refresh_tokens SET revoked_at = ? WHERE family = ? AND revoked_at IS NULL",
+                )
+                .bind(ts(now))
+                .bind(&family)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+                return Ok(RefreshOutcome::Reused);
+            }
+            if c.at("expires_at")? <= truncate_micros(now) {
+                return Ok(RefreshOutcome::Expired);
+            }
+            sqlx::query("UPDATE refresh_tokens SET used_at = ? WHERE token_hash = ?")
+                .bind(ts(now))
+                .bind(old_hash)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+            sqlx::query(
+                "INSERT INTO refresh_tokens (token_hash, user_id, family, expires_at, created_at) \
+                 VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(new_hash)
+            .bind(key(user_id.0))
+            .bind(&family)
+            .bind(ts(new_expires_at))
+            .bind(ts(now))
             .execute(&mut *tx)
             .await
             .map_err(db)?;
-        sqlx::query(
-            "INSERT INTO refresh_tokens (token_hash, user_id, family, expires_at, created_at) \
-             VALUES (?, ?, ?, ?, ?)",
-        )
-        .bind(new_hash)
-        .bind(key(user_id.0))
-        .bind(&family)
-        .bind(ts(new_expires_at))
-        .bind(ts(now))
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
-        tx.commit().await.map_err(db)?;
-        Ok(RefreshOutcome::Rotated { user_id })
+            Ok(RefreshOutcome::Rotated { user_id })
+            })
+            .await
     }
 
     async fn create_api_key(
@@ -2138,60 +2181,64 @@ impl Store for SqliteStore {
             revoked_at: None,
         };
         let scopes: Vec<&str> = api_key.scopes.iter().map(|s| s.as_str()).collect();
-        let mut tx = self.write().await?;
-        if !tenant_exists(&mut tx, tenant).await? {
-            return Err(StoreError::NotFound("tenant"));
-        }
-        if let Some(user) = k.created_by {
-            let found = sqlx::query("SELECT 1 FROM users WHERE id = ?")
-                .bind(key(user.0))
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(db)?;
-            if found.is_none() {
-                return Err(StoreError::NotFound("user"));
-            }
-        }
-        sqlx::query(
-            "INSERT INTO api_keys (id, tenant_id, name, prefix, key_hash, scopes, created_by, \
-             created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(key(api_key.id.0))
-        .bind(key(tenant.0))
-        .bind(api_key.name.as_str())
-        .bind(&api_key.prefix)
-        .bind(&k.key_hash)
-        .bind(json(&scopes)?)
-        .bind(k.created_by.map(|u| key(u.0)))
-        .bind(ts(api_key.created_at))
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
-        // Neither the key nor its hash goes into the audit log.
-        let after = serde_json::json!({
-            "id": api_key.id,
-            "tenant_id": tenant,
-            "name": api_key.name,
-            "prefix": api_key.prefix,
-            "scopes": api_key.scopes,
-            "created_by": k.created_by,
-            "created_at": api_key.created_at,
-        });
-        append_audit(
-            &mut tx,
-            entry(
-                tenant,
-                "api_key.create",
-                "api_key",
-                api_key.id,
-                None,
-                Some(after),
-                ctx,
-            ),
-        )
-        .await?;
-        tx.commit().await.map_err(db)?;
-        Ok(api_key)
+        let ctx = ctx.clone();
+        self.writer
+            .write(async move |tx: &mut SqliteConnection| {
+                let ctx = &ctx;
+                if !tenant_exists(&mut *tx, tenant).await? {
+                    return Err(StoreError::NotFound("tenant"));
+                }
+                if let Some(user) = k.created_by {
+                    let found = sqlx::query("SELECT 1 FROM users WHERE id = ?")
+                        .bind(key(user.0))
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(db)?;
+                    if found.is_none() {
+                        return Err(StoreError::NotFound("user"));
+                    }
+                }
+                sqlx::query(
+                "INSERT INTO api_keys (id, tenant_id, name, prefix, key_hash, scopes, created_by, \
+                 created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(key(api_key.id.0))
+            .bind(key(tenant.0))
+            .bind(api_key.name.as_str())
+            .bind(&api_key.prefix)
+            .bind(&k.key_hash)
+            .bind(json(&scopes)?)
+            .bind(k.created_by.map(|u| key(u.0)))
+            .bind(ts(api_key.created_at))
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+                // Neither the key nor its hash goes into the audit log.
+                let after = serde_json::json!({
+                    "id": api_key.id,
+                    "tenant_id": tenant,
+                    "name": api_key.name,
+                    "prefix": api_key.prefix,
+                    "scopes": api_key.scopes,
+                    "created_by": k.created_by,
+                    "created_at": api_key.created_at,
+                });
+                append_audit(
+                    &mut *tx,
+                    entry(
+                        tenant,
+                        "api_key.create",
+                        "api_key",
+                        api_key.id,
+                        None,
+                        Some(after),
+                        ctx,
+                    ),
+                )
+                .await?;
+                Ok(api_key)
+            })
+            .await
     }
 
     async fn api_keys(&self, tenant: TenantId) -> Result<Vec<ApiKey>> {

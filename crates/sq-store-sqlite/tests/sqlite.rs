@@ -61,3 +61,102 @@ async fn reopening_keeps_data_and_skips_applied_migrations() {
     assert_eq!(again.tenant(t.id).await.unwrap(), Some(t));
     again.close().await;
 }
+
+/// Writes are committed in groups, each in its own savepoint: writes that fail half-way
+/// (an agent whose second skill breaks a unique rule after the agent row went in) leave
+/// nothing behind, and the writes around them in the same group still commit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn failed_writes_in_a_group_leave_nothing_behind() {
+    use sq_domain::model::Skill;
+    use sq_store::{NewAgent, NewService, NewSite, StoreError};
+    use std::sync::Arc;
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(&dir.path().join("g.db")).await.unwrap());
+    let ctx = AuditContext::system(chrono::Utc::now());
+    let t = store
+        .create_tenant(
+            NewTenant {
+                slug: "groups".parse().unwrap(),
+                name: "Groups".parse().unwrap(),
+                default_locale: "en".parse().unwrap(),
+            },
+            &ctx,
+        )
+        .await
+        .unwrap();
+    let site = store
+        .create_site(
+            t.id,
+            NewSite {
+                name: "Main".parse().unwrap(),
+                timezone: "Africa/Nairobi".parse().unwrap(),
+                locale: "en".parse().unwrap(),
+            },
+            &ctx,
+        )
+        .await
+        .unwrap();
+    let service = store
+        .create_service(
+            t.id,
+            NewService {
+                site_id: site.id,
+                name: "Accounts".parse().unwrap(),
+                sla_target_secs: 600,
+                expected_duration_secs: 300,
+            },
+            &ctx,
+        )
+        .await
+        .unwrap();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..200usize {
+        let (store, ctx) = (store.clone(), ctx.clone());
+        tasks.spawn(async move {
+            let skill = Skill {
+                service_id: service.id,
+                weight: 10,
+            };
+            // Every third agent names the same service twice: the second skill row
+            // conflicts after the agent row was written.
+            let skills = if i % 3 == 0 {
+                vec![skill.clone(), skill]
+            } else {
+                vec![skill]
+            };
+            let r = store
+                .create_agent(
+                    t.id,
+                    NewAgent {
+                        site_id: site.id,
+                        user_id: None,
+                        name: format!("Agent {i}").parse().unwrap(),
+                        skills,
+                    },
+                    &ctx,
+                )
+                .await;
+            (i, r)
+        });
+    }
+    let results = tasks.join_all().await;
+    let mut created = 0;
+    for (i, r) in &results {
+        if i % 3 == 0 {
+            assert!(
+                matches!(r, Err(StoreError::Conflict("skill"))),
+                "{i}: {r:?}"
+            );
+        } else {
+            assert!(r.is_ok(), "{i}: {r:?}");
+            created += 1;
+        }
+    }
+    let agents = store.agents(t.id).await.unwrap();
+    assert_eq!(agents.len(), created);
+    assert!(agents.iter().all(|a| a.skills.len() == 1));
+    let log = store.audit_log(t.id).await.unwrap();
+    assert_eq!(sq_domain::audit::verify(&log), Ok(3 + created));
+    store.close().await;
+}
