@@ -1,21 +1,32 @@
 //! The embedded SQLite backend of the storage port ([`sq_store::Store`]).
 //!
 //! One database file in WAL mode, opened by [`SqliteStore::open`], which also runs the
-//! migrations in `migrations/sqlite`. Two pools:
+//! migrations in `migrations/sqlite`. Two sides:
 //!
-//! * a **writer** pool of exactly one connection. Every state change is one
-//!   `BEGIN IMMEDIATE` transaction on it, so writers queue (fairly) in the pool instead of
-//!   spinning on `SQLITE_BUSY`, and commit order is the order in which the pool handed the
-//!   connection out. That single writer is what makes call-next atomic (two agents never get
-//!   one ticket), ticket numbers gap-free, the audit chain linear and feed positions follow
-//!   commit order. Transactions are kept short: load, apply the pure domain rule, write.
+//! * **one writer**: a single connection on its own thread (see `writer`). Every state
+//!   change is one atomic unit run there, one at a time, inside `BEGIN IMMEDIATE`
+//!   transactions, so writers queue (fairly, in arrival order) instead of spinning on
+//!   `SQLITE_BUSY`. That single writer is what makes call-next atomic (two agents never
+//!   get one ticket), ticket numbers gap-free, the audit chain linear and feed positions
+//!   follow commit order. Under load, queued writes are committed in groups (each in its
+//!   own savepoint, answered only once committed): committing, not running, is what a
+//!   write costs, and a group costs about as much to commit as one write.
 //! * a **reader** pool of a few `query_only` connections. WAL lets them read the last
 //!   committed state while the writer works; reads that need several statements to agree
-//!   run in one read transaction (one snapshot).
+//!   run in one statement or one read transaction (one snapshot).
 //!
-//! Encodings (see `codec`): ids are hyphenated UUID text, instants fixed-width UTC text with
-//! microseconds (so they round-trip exactly and sort as text), JSON is serde_json text.
-//! Every tenant-owned query filters on `tenant_id`: another tenant's row is simply not found.
+//! Each write is load, apply the pure domain rule, write; the hot ones (issue, call,
+//! transition) take three to four round trips to the connection, writing everything in
+//! one multi-statement batch. Encodings (see `codec`): ids are hyphenated UUID text,
+//! instants fixed-width UTC text with microseconds (so they round-trip exactly and sort as
+//! text), JSON is serde_json text. Every tenant-owned query filters on `tenant_id`
+//! (directly or through the tenant's row it hangs off): another tenant's row is simply not
+//! found.
+//!
+//! Two SQLite traps this code avoids on purpose: `sqlx::migrate!` embeds the migrations at
+//! compile time (`build.rs` makes cargo notice edits), and a bound parameter used as a
+//! LIMIT or compared against a partial index's WHERE makes SQLite re-prepare the statement
+//! on every execution (write `(SELECT ?)` there instead).
 
 mod codec;
 mod writer;
@@ -1925,32 +1936,41 @@ impl Store for SqliteStore {
 
     async fn position_inputs(&self, tenant: TenantId, t: &Ticket) -> Result<PositionInputs> {
         // One statement: one snapshot, one round trip. Totals come from the trigger-kept
-        // `queue_waiting` counts. The tickets ahead in the class are derived from the class
-        // total, the ticket itself and the tickets behind it when those are few (a ticket
-        // just issued has none behind), else counted directly (a ticket near the front has
-        // few ahead): no read walks a long queue from end to end for its newest tickets.
+        // `queue_waiting` counts. "Ahead" is in FIFO order over the classes in scope: every
+        // class when the policy has no ratios (one line), else the ticket's own. It is
+        // derived from those classes' totals minus the tickets behind (and the ticket
+        // itself) when few are behind, as for a ticket just issued; otherwise counted
+        // directly, as for a ticket near the front. Either way no read walks a long queue
+        // from end to end.
         let row = sqlx::query(
-            "SELECT x.*, CASE WHEN x.behind_capped < 64 \
-               THEN x.class_total - x.self_waiting - x.behind_capped \
-               ELSE (SELECT COUNT(*) FROM tickets \
-                     WHERE queue_id = ?2 AND status = 'waiting' AND priority = ?3 \
-                       AND (arrived_at, seq, id) < (?4, ?5, ?6)) END AS ahead \
-             FROM ( \
-               SELECT q.policy, q.policy_state, s.ewma_service_secs, \
-                 (SELECT json_group_array(json_array(priority, n)) FROM queue_waiting \
-                  WHERE queue_id = ?2 AND n > 0) AS totals, \
-                 COALESCE((SELECT n FROM queue_waiting \
-                           WHERE queue_id = ?2 AND priority = ?3), 0) AS class_total, \
-                 (SELECT COUNT(*) FROM tickets WHERE id = ?6 AND queue_id = ?2 \
-                    AND status = 'waiting' AND priority = ?3) AS self_waiting, \
-                 (SELECT COUNT(*) FROM (SELECT 1 FROM tickets \
-                    WHERE queue_id = ?2 AND status = 'waiting' AND priority = ?3 \
-                      AND (arrived_at, seq, id) > (?4, ?5, ?6) LIMIT 64)) AS behind_capped, \
-                 (SELECT COUNT(*) FROM agents a JOIN agent_skills k ON k.agent_id = a.id \
-                  WHERE a.tenant_id = ?1 AND k.tenant_id = ?1 AND k.service_id = q.service_id \
-                    AND k.weight > 0 AND a.status <> 'offline') AS agents_serving \
+            "WITH q AS ( \
+               SELECT q.policy, q.policy_state, q.service_id, s.ewma_service_secs, \
+                 COALESCE(json_array_length(q.policy, '$.ratios'), 0) = 0 AS fifo \
                FROM queues q JOIN services s ON s.id = q.service_id \
-               WHERE q.tenant_id = ?1 AND q.id = ?2) x",
+               WHERE q.tenant_id = ?1 AND q.id = ?2), \
+             scope AS MATERIALIZED ( \
+               SELECT w.priority, w.n, \
+                 (SELECT COUNT(*) FROM (SELECT 1 FROM tickets \
+                    WHERE queue_id = ?2 AND status = 'waiting' AND priority = w.priority \
+                      AND (arrived_at, seq, id) > (?4, ?5, ?6) LIMIT 64)) AS behind \
+               FROM queue_waiting w, q \
+               WHERE w.queue_id = ?2 AND w.n > 0 AND (q.fifo OR w.priority = ?3)) \
+             SELECT q.policy, q.policy_state, q.ewma_service_secs, \
+               (SELECT json_group_array(json_array(priority, n)) FROM queue_waiting \
+                WHERE queue_id = ?2 AND n > 0) AS totals, \
+               CASE WHEN (SELECT COALESCE(MAX(behind), 0) FROM scope) < 64 \
+                 THEN (SELECT COALESCE(SUM(n - behind), 0) FROM scope) \
+                   - (SELECT COUNT(*) FROM tickets WHERE id = ?6 AND queue_id = ?2 \
+                        AND status = 'waiting' AND priority = ?3) \
+                 ELSE (SELECT COALESCE(SUM((SELECT COUNT(*) FROM tickets \
+                         WHERE queue_id = ?2 AND status = 'waiting' \
+                           AND priority = scope.priority \
+                           AND (arrived_at, seq, id) < (?4, ?5, ?6))), 0) FROM scope) \
+               END AS ahead, \
+               (SELECT COUNT(*) FROM agents a JOIN agent_skills k ON k.agent_id = a.id \
+                WHERE a.tenant_id = ?1 AND k.tenant_id = ?1 AND k.service_id = q.service_id \
+                  AND k.weight > 0 AND a.status <> 'offline') AS agents_serving \
+             FROM q",
         )
         .bind(key(tenant.0))
         .bind(key(t.queue_id.0))

@@ -1385,6 +1385,17 @@ pub async fn snapshot_and_position_inputs(store: Arc<dyn Store>) {
             .ahead_in_class,
         0
     );
+    // Without ratios a queue is one FIFO line: every class ahead counts.
+    let mut in_line = Vec::new();
+    for (i, c) in classes.iter().enumerate() {
+        in_line.push(issue_with(s, t.id, svc_other.id, *c, None, secs(i as i64 * 10 + 5)).await);
+    }
+    let p = s.position_inputs(t.id, &in_line[4]).await.unwrap();
+    assert_eq!(p.totals, BTreeMap::from([(0, 3), (1, 2)]));
+    assert_eq!(p.ahead_in_class, 4, "FIFO: all classes ahead");
+    assert_eq!(p.agents_serving, 2);
+    let p = s.position_inputs(t.id, &in_line[1]).await.unwrap();
+    assert_eq!(p.ahead_in_class, 1);
 
     // A call moves one ticket to `serving` and may advance the ratio state.
     let called = s
@@ -2117,7 +2128,8 @@ pub async fn concurrent_issue_has_no_gaps(store: Arc<dyn Store>) {
                         IssueTicket {
                             service_id: svc,
                             channel: Channel::Whatsapp,
-                            priority: 0,
+                            // Two classes in a FIFO queue: still one line.
+                            priority: (j % 2) as u8,
                             contact: None,
                         },
                         &ctx(at),
@@ -2140,12 +2152,12 @@ pub async fn concurrent_issue_has_no_gaps(store: Arc<dyn Store>) {
     let day = numbering::local_day(t0(), w.site.timezone);
     assert_eq!(s.last_seq(tid, w.queue.id, day).await.unwrap(), n);
 
-    // Positions in a long queue: exact at both ends and in the middle.
+    // Positions in a long FIFO line of two classes: exact at both ends and in the middle.
     issued.sort_by_key(|t| (t.arrived_at, t.seq, t.id));
-    for k in [0, 1, 700, 1598, 1599] {
+    for k in [0, 1, 2, 700, 1597, 1598, 1599] {
         let p = s.position_inputs(tid, &issued[k]).await.unwrap();
         assert_eq!(p.ahead_in_class, k as u32, "ticket {k} in FIFO order");
-        assert_eq!(p.totals, BTreeMap::from([(0, n)]));
+        assert_eq!(p.totals, BTreeMap::from([(0, n / 2), (1, n / 2)]));
     }
     // Once called, a ticket no longer counts, for those behind it or in the totals.
     let called = s
@@ -2156,7 +2168,7 @@ pub async fn concurrent_issue_has_no_gaps(store: Arc<dyn Store>) {
     assert_eq!(called.id, issued[0].id);
     let p = s.position_inputs(tid, &issued[1599]).await.unwrap();
     assert_eq!(p.ahead_in_class, 1598);
-    assert_eq!(p.totals, BTreeMap::from([(0, n - 1)]));
+    assert_eq!(p.totals.values().sum::<u32>(), n - 1);
     assert_eq!(
         s.position_inputs(tid, &issued[1])
             .await
