@@ -192,30 +192,51 @@ async fn run(conn: SqliteConnection, opts: SqliteConnectOptions, mut rx: mpsc::R
         let mut replies = vec![first_reply];
         let mut close = None;
         let mut broken = None;
-        let mut next = match rx.try_recv() {
-            Ok(Msg::Job(job)) => Some(job),
-            Ok(Msg::Close(ack)) => {
-                close = Some(ack);
-                None
-            }
-            Err(_) => None,
-        };
-        while let Some(job) = next.take() {
-            match in_savepoint(c, job).await {
-                Ok(Some(reply)) => replies.push(reply),
-                Ok(None) => {}
-                Err(e) => {
-                    broken = Some(e.to_string());
+        // Later writes run in savepoint `job`. One round trip between two writes: after
+        // a success, `RELEASE job; SAVEPOINT job` keeps it and opens the next; after a
+        // failure, `ROLLBACK TO job` undoes it and leaves the savepoint open for the next.
+        // COMMIT releases whatever is open at the end.
+        let mut clean = false; // the savepoint is open and holds nothing
+        while replies.len() < MAX_GROUP {
+            let job = match rx.try_recv() {
+                Ok(Msg::Job(job)) => job,
+                Ok(Msg::Close(ack)) => {
+                    close = Some(ack);
                     break;
                 }
-            }
-            if replies.len() >= MAX_GROUP {
+                Err(_) => break,
+            };
+            let opened = if clean {
+                Ok(())
+            } else if replies.len() == 1 {
+                exec(c, "SAVEPOINT job").await
+            } else {
+                exec(c, "RELEASE job; SAVEPOINT job").await
+            };
+            if let Err(e) = opened {
+                job.fail(e.to_string());
+                broken = Some(e.to_string());
                 break;
             }
-            match rx.try_recv() {
-                Ok(Msg::Job(job)) => next = Some(job),
-                Ok(Msg::Close(ack)) => close = Some(ack),
-                Err(_) => {}
+            match AssertUnwindSafe(job.run(c)).catch_unwind().await {
+                Ok((true, reply)) => {
+                    replies.push(reply);
+                    clean = false;
+                }
+                failed => {
+                    // The job's effects go; its reply (an error) can go at once.
+                    if let Err(e) = exec(c, "ROLLBACK TO job").await {
+                        broken = Some(e.to_string());
+                    }
+                    // A panicked job dropped its reply: its caller hears of a failure.
+                    if let Ok((_, reply)) = failed {
+                        reply(None);
+                    }
+                    if broken.is_some() {
+                        break;
+                    }
+                    clean = true;
+                }
             }
         }
         let error = match broken {
@@ -236,33 +257,6 @@ async fn run(conn: SqliteConnection, opts: SqliteConnectOptions, mut rx: mpsc::R
     }
     if let Some(c) = conn {
         let _ = c.close().await;
-    }
-}
-
-/// Runs one job in a savepoint: released if it succeeded, rolled back if it failed or
-/// panicked. `Err` means the savepoint itself failed: the group cannot go on.
-async fn in_savepoint(
-    c: &mut SqliteConnection,
-    job: Box<dyn Job>,
-) -> Result<Option<Box<dyn FnOnce(Option<&str>) + Send>>, sqlx::Error> {
-    exec(c, "SAVEPOINT job").await?;
-    let outcome = AssertUnwindSafe(job.run(c)).catch_unwind().await;
-    match outcome {
-        Ok((true, reply)) => {
-            exec(c, "RELEASE job").await?;
-            Ok(Some(reply))
-        }
-        Ok((false, reply)) => {
-            exec(c, "ROLLBACK TO job").await?;
-            exec(c, "RELEASE job").await?;
-            Ok(Some(reply))
-        }
-        // The job's reply went with the panic: its caller hears that the write failed.
-        Err(_) => {
-            exec(c, "ROLLBACK TO job").await?;
-            exec(c, "RELEASE job").await?;
-            Ok(None)
-        }
     }
 }
 
