@@ -490,6 +490,30 @@ fn entry<T: serde::Serialize>(
 }
 
 /// Audits one change that has no ticket event.
+/// Writes a queue's or agent's new `status` with its `<entity>.set_status` audit row: the
+/// part both status changes share. `entity` names the table (`queue` → `queues`); row-level
+/// security already limits the UPDATE to the transaction's tenant.
+async fn write_status<T: serde::Serialize>(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    entity: &'static str,
+    id: uuid::Uuid,
+    status: &str,
+    (before, after): (&T, &T),
+    ctx: &AuditContext,
+) -> Result<()> {
+    // `entity` is one of our two literals, never input: safe to splice.
+    let sql = format!("UPDATE {entity}s SET status = $2 WHERE id = $1");
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .bind(status)
+        .execute(&mut *conn)
+        .await
+        .map_err(db)?;
+    let action = format!("{entity}.set_status");
+    audit_write(conn, tenant, &action, id, Some(before), Some(after), ctx).await
+}
+
 async fn audit_write<T: serde::Serialize>(
     conn: &mut PgConnection,
     tenant: TenantId,
@@ -1191,19 +1215,13 @@ impl Store for PostgresStore {
             status,
             ..before.clone()
         };
-        sqlx::query("UPDATE queues SET status = $2 WHERE id = $1")
-            .bind(id.0)
-            .bind(status.as_str())
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-        audit_write(
+        write_status(
             &mut tx,
             tenant,
-            "queue.set_status",
-            id,
-            Some(&before),
-            Some(&after),
+            "queue",
+            id.0,
+            status.as_str(),
+            (&before, &after),
             ctx,
         )
         .await?;
@@ -1403,19 +1421,13 @@ impl Store for PostgresStore {
             status,
             ..before.clone()
         };
-        sqlx::query("UPDATE agents SET status = $2 WHERE id = $1")
-            .bind(id.0)
-            .bind(status.as_str())
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-        audit_write(
+        write_status(
             &mut tx,
             tenant,
-            "agent.set_status",
-            id,
-            Some(&before),
-            Some(&after),
+            "agent",
+            id.0,
+            status.as_str(),
+            (&before, &after),
             ctx,
         )
         .await?;

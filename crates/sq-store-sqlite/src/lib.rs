@@ -679,6 +679,38 @@ fn value<T: serde::Serialize>(v: &T) -> Result<serde_json::Value> {
     serde_json::to_value(v).map_err(|e| StoreError::Backend(format!("encode json: {e}")))
 }
 
+/// Writes a queue's or agent's new `status` with its `<entity>.set_status` audit row: the
+/// part both status changes share. `entity` names the table (`queue` → `queues`).
+async fn write_status<T: serde::Serialize>(
+    c: &mut SqliteConnection,
+    tenant: TenantId,
+    entity: &'static str,
+    id: uuid::Uuid,
+    status: &str,
+    (before, after): (&T, &T),
+    ctx: &AuditContext,
+) -> Result<()> {
+    // `entity` is one of our two literals, never input: safe to splice.
+    let sql = format!("UPDATE {entity}s SET status = ? WHERE tenant_id = ? AND id = ?");
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(status)
+        .bind(key(tenant.0))
+        .bind(key(id))
+        .execute(&mut *c)
+        .await
+        .map_err(db)?;
+    let e = entry(
+        tenant,
+        &format!("{entity}.set_status"),
+        entity,
+        id,
+        Some(value(before)?),
+        Some(value(after)?),
+        ctx,
+    );
+    append_audit(c, e).await
+}
+
 fn entry(
     tenant: TenantId,
     action: &str,
@@ -1278,24 +1310,14 @@ impl Store for SqliteStore {
                     status,
                     ..before.clone()
                 };
-                sqlx::query("UPDATE queues SET status = ? WHERE tenant_id = ? AND id = ?")
-                    .bind(status.as_str())
-                    .bind(key(tenant.0))
-                    .bind(key(id.0))
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db)?;
-                append_audit(
+                write_status(
                     &mut *tx,
-                    entry(
-                        tenant,
-                        "queue.set_status",
-                        "queue",
-                        id,
-                        Some(value(&before)?),
-                        Some(value(&after)?),
-                        ctx,
-                    ),
+                    tenant,
+                    "queue",
+                    id.0,
+                    status.as_str(),
+                    (&before, &after),
+                    ctx,
                 )
                 .await?;
                 Ok(after)
@@ -1503,24 +1525,14 @@ impl Store for SqliteStore {
                     status,
                     ..before.clone()
                 };
-                sqlx::query("UPDATE agents SET status = ? WHERE tenant_id = ? AND id = ?")
-                    .bind(status.as_str())
-                    .bind(key(tenant.0))
-                    .bind(key(id.0))
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db)?;
-                append_audit(
+                write_status(
                     &mut *tx,
-                    entry(
-                        tenant,
-                        "agent.set_status",
-                        "agent",
-                        id,
-                        Some(value(&before)?),
-                        Some(value(&after)?),
-                        ctx,
-                    ),
+                    tenant,
+                    "agent",
+                    id.0,
+                    status.as_str(),
+                    (&before, &after),
+                    ctx,
                 )
                 .await?;
                 Ok(after)
