@@ -378,6 +378,10 @@ impl Session {
         self.request(Method::POST, path, Some(body)).await
     }
 
+    pub async fn delete(&self, path: &str) -> Resp {
+        self.request(Method::DELETE, path, None).await
+    }
+
     /// POSTs a raw body as `application/json` (for malformed JSON).
     pub async fn post_raw(&self, path: &str, raw: &str) -> Resp {
         let rb = self

@@ -450,6 +450,22 @@ backend_tests! {
         other_tenant(&app).await;
         let elsewhere = key.in_tenant("other");
         elsewhere.get(&elsewhere.t("/services")).await.expect(404, None);
+
+        // Revoked: refused from now on; an agent may not revoke; another tenant's admin
+        // gets 404; a second revoke changes nothing.
+        let id = created.body["id"].as_str().map(str::to_owned)
+            .or_else(|| created.body["api_key"]["id"].as_str().map(str::to_owned))
+            .unwrap_or_else(|| panic!("the key has an id: {}", created.text));
+        let agent = app.login("agent1@demo.test", DEMO_PASSWORD).await;
+        agent.delete(&agent.t(&format!("/api-keys/{id}"))).await.expect(403, Some("forbidden"));
+        key.get(&key.t("/services")).await.expect(200, None);
+        let revoked = admin.delete(&admin.t(&format!("/api-keys/{id}"))).await;
+        revoked.expect(200, None);
+        assert!(revoked.body["revoked_at"].is_string(), "{}", revoked.text);
+        key.get(&key.t("/services")).await.expect(401, None);
+        x.get(&x.t("/queues")).await.expect(401, None);
+        admin.delete(&admin.t(&format!("/api-keys/{id}"))).await.expect(200, None);
+        admin.delete(&admin.t(&format!("/api-keys/{}", uuid::Uuid::now_v7()))).await.expect(404, None);
     }
 
     async fn repeated_failed_logins_are_throttled(app) {

@@ -449,6 +449,24 @@ impl App {
         Ok((stored, secret))
     }
 
+    /// Revokes one of the tenant's API keys: it stops authenticating at once.
+    pub async fn revoke_api_key(
+        &self,
+        p: &Principal,
+        tenant: &Tenant,
+        id: ApiKeyId,
+        meta: &RequestMeta,
+    ) -> Result<ApiKey> {
+        p.require(Scope::ManageTenant)?;
+        if !p.may_access(tenant.id) {
+            return Err(AppError::NotFound("tenant"));
+        }
+        Ok(self
+            .store
+            .revoke_api_key(tenant.id, id, &self.ctx(p, meta))
+            .await?)
+    }
+
     /// The tenant's API keys, without their secrets (only hashes are stored).
     pub async fn api_keys(&self, p: &Principal, tenant: &Tenant) -> Result<Vec<ApiKey>> {
         p.require(Scope::ManageTenant)?;

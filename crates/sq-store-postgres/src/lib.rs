@@ -58,6 +58,10 @@
 //!
 //! # Concurrency
 //!
+//! Tenant-scoped writes run on write lanes (see `lanes`): a few dedicated connections, a
+//! tenant always on the same one, each committing queued writes in groups. Reads use the
+//! pool. The locks below still order a lane's transaction against everything else.
+//!
 //! Row locks are `FOR NO KEY UPDATE`: as exclusive as `FOR UPDATE` between writers, but
 //! they do not block the `KEY SHARE` locks that foreign-key checks take. With `FOR UPDATE`
 //! a transfer (ticket locked, then a new ticket whose foreign key points at the target
@@ -85,10 +89,12 @@
 //!   and calls replay in the order they happened. The head is taken last, so whoever holds
 //!   it waits for nothing else: no lock cycle goes through it.
 
+mod lanes;
 mod rows;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
+use lanes::{LANES, Writer};
 use sq_domain::audit::{self, AuditContext, AuditEntry, AuditRecord, truncate_micros};
 use sq_domain::model::*;
 use sq_domain::policy::{self, PolicyState, QueueView, Waiting};
@@ -99,6 +105,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::{AssertSqlSafe, Connection, Executor, PgConnection, PgPool, Postgres, Row, Transaction};
 use std::collections::BTreeMap;
 use std::str::FromStr;
+use std::sync::Arc;
 
 /// The migrations of this backend, embedded at compile time.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
@@ -116,6 +123,8 @@ const DEFAULT_LIST: u32 = 100;
 #[derive(Clone, Debug)]
 pub struct PostgresStore {
     pool: PgPool,
+    /// The write lanes (see the crate docs); a tenant always writes through the same one.
+    lanes: Arc<[Writer]>,
 }
 
 impl PostgresStore {
@@ -175,11 +184,16 @@ impl PostgresStore {
                     Ok(true)
                 })
             });
+        // The lanes log in like the pool: with the app's login, or the admin's + SET ROLE.
+        let (admin_or_app, set_role) = match app_url {
+            Some(url) => (PgConnectOptions::from_str(url).map_err(db)?, false),
+            None => (admin.clone(), true),
+        };
         let pool = match app_url {
-            Some(url) => {
-                let app = PgConnectOptions::from_str(url).map_err(db)?;
-                options.connect_with(app).await.map_err(db)?
-            }
+            Some(_) => options
+                .connect_with(admin_or_app.clone())
+                .await
+                .map_err(db)?,
             None => options
                 .after_connect(|conn, _meta| {
                     Box::pin(async move {
@@ -213,7 +227,34 @@ impl PostgresStore {
                     .into(),
             ));
         }
-        Ok(PostgresStore { pool })
+        let lanes = (0..LANES)
+            .map(|n| lanes::start(n, admin_or_app.clone(), set_role))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(PostgresStore {
+            pool,
+            lanes: lanes.into(),
+        })
+    }
+
+    /// Runs `f` as one write of `tenant` on the tenant's lane, in a savepoint of the
+    /// lane's current group with `app.tenant_id` set for row-level security. The answer
+    /// comes once the group has committed.
+    async fn write<T, F>(&self, tenant: TenantId, f: F) -> Result<T>
+    where
+        F: AsyncFnOnce(&mut PgConnection) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        // Tenant ids are UUIDv7: the last eight bytes are random, the first are a clock.
+        let bytes = tenant.0.as_bytes();
+        let mut tail = [0u8; 8];
+        tail.copy_from_slice(&bytes[8..]);
+        let lane = (u64::from_le_bytes(tail) % self.lanes.len() as u64) as usize;
+        // The id is inlined, which is safe because a `Uuid` prints as hex and dashes.
+        let prelude = format!(
+            "SELECT set_config('app.tenant_id', '{}', true)",
+            tenant.0.hyphenated()
+        );
+        self.lanes[lane].write(Some(prelude), f).await
     }
 
     /// Starts a transaction scoped to `tenant` for row-level security.
@@ -528,6 +569,53 @@ async fn audit_write<T: serde::Serialize>(
 }
 
 // ---- loaders ----------------------------------------------------------------------------
+
+/// Which side of a ticket [`count_beside`] counts.
+#[derive(Clone, Copy, PartialEq)]
+enum Side {
+    Ahead,
+    Behind,
+}
+
+/// Waiting tickets behind the ticket, at most `BEHIND_PROBE` of them per class (`None`
+/// past that), or all those ahead of it; over every class in a FIFO queue, else its own.
+/// One index range scan per class (`tickets_waiting`), driven by the trigger-kept classes.
+async fn count_beside(
+    conn: &mut PgConnection,
+    t: &Ticket,
+    fifo: bool,
+    side: Side,
+) -> Result<Option<i64>> {
+    const BEHIND_PROBE: i64 = 500;
+    let sql = match side {
+        Side::Behind => {
+            "SELECT coalesce(sum(c.n), 0)::int8, coalesce(bool_or(c.n >= $6), false) \
+             FROM queue_waiting w CROSS JOIN LATERAL (SELECT count(*) AS n FROM ( \
+               SELECT 1 FROM tickets x WHERE x.queue_id = w.queue_id AND x.priority = w.priority \
+                 AND x.status = 'waiting' AND (x.arrived_at, x.seq) >= ($2, $3) AND x.id <> $4 \
+               LIMIT $6) b) c \
+             WHERE w.queue_id = $1 AND w.n > 0 AND ($5::smallint IS NULL OR w.priority = $5)"
+        }
+        Side::Ahead => {
+            "SELECT coalesce(sum(c.n), 0)::int8, $6 < 0 \
+             FROM queue_waiting w CROSS JOIN LATERAL (SELECT count(*) AS n \
+               FROM tickets x WHERE x.queue_id = w.queue_id AND x.priority = w.priority \
+                 AND x.status = 'waiting' AND (x.arrived_at, x.seq) < ($2, $3) AND x.id <> $4) c \
+             WHERE w.queue_id = $1 AND w.n > 0 AND ($5::smallint IS NULL OR w.priority = $5)"
+        }
+    };
+    let (n, capped): (i64, bool) = sqlx::query_as(sql)
+        .bind(t.queue_id.0)
+        .bind(t.arrived_at)
+        .bind(i64::from(t.seq))
+        .bind(t.id.0)
+        .bind((!fifo).then_some(i16::from(t.priority)))
+        .bind(BEHIND_PROBE)
+        .fetch_one(conn)
+        .await
+        .map_err(db)?;
+    Ok((!capped).then_some(n))
+}
 
 /// Tenant-scoped creates fail with `NotFound("tenant")` for an unknown tenant (rather than
 /// a foreign-key error), like the SQLite twin.
@@ -1008,33 +1096,36 @@ impl Store for PostgresStore {
             locale: s.locale,
             created_at: truncate_micros(ctx.at),
         };
-        let mut tx = self.tenant_tx(tenant).await?;
-        require_tenant(&mut tx, tenant).await?;
-        sqlx::query(
-            "INSERT INTO sites (id, tenant_id, name, timezone, locale, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(site.id.0)
-        .bind(tenant.0)
-        .bind(site.name.as_str())
-        .bind(site.timezone.to_string())
-        .bind(site.locale.as_str())
-        .bind(site.created_at)
-        .execute(&mut *tx)
+        let ctx = ctx.clone();
+        self.write(tenant, async move |tx: &mut PgConnection| {
+            let ctx = &ctx;
+            require_tenant(&mut *tx, tenant).await?;
+            sqlx::query(
+                "INSERT INTO sites (id, tenant_id, name, timezone, locale, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(site.id.0)
+            .bind(tenant.0)
+            .bind(site.name.as_str())
+            .bind(site.timezone.to_string())
+            .bind(site.locale.as_str())
+            .bind(site.created_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+            audit_write(
+                &mut *tx,
+                tenant,
+                "site.create",
+                site.id,
+                None,
+                Some(&site),
+                ctx,
+            )
+            .await?;
+            Ok(site)
+        })
         .await
-        .map_err(db)?;
-        audit_write(
-            &mut tx,
-            tenant,
-            "site.create",
-            site.id,
-            None,
-            Some(&site),
-            ctx,
-        )
-        .await?;
-        tx.commit().await.map_err(db)?;
-        Ok(site)
     }
 
     async fn sites(&self, tenant: TenantId) -> Result<Vec<Site>> {
@@ -1061,48 +1152,51 @@ impl Store for PostgresStore {
         s: NewService,
         ctx: &AuditContext,
     ) -> Result<Service> {
-        let mut tx = self.tenant_tx(tenant).await?;
-        load_site(&mut tx, s.site_id)
-            .await?
-            .ok_or(StoreError::NotFound("site"))?;
-        let service = Service {
-            id: ServiceId::new(),
-            tenant_id: tenant,
-            site_id: s.site_id,
-            name: s.name,
-            sla_target_secs: s.sla_target_secs,
-            expected_duration_secs: s.expected_duration_secs,
-            ewma_service_secs: f64::from(s.expected_duration_secs),
-            created_at: truncate_micros(ctx.at),
-        };
-        sqlx::query(
-            "INSERT INTO services (id, tenant_id, site_id, name, sla_target_secs, \
-             expected_duration_secs, ewma_service_secs, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(service.id.0)
-        .bind(tenant.0)
-        .bind(service.site_id.0)
-        .bind(service.name.as_str())
-        .bind(i64::from(service.sla_target_secs))
-        .bind(i64::from(service.expected_duration_secs))
-        .bind(service.ewma_service_secs)
-        .bind(service.created_at)
-        .execute(&mut *tx)
+        let ctx = ctx.clone();
+        self.write(tenant, async move |tx: &mut PgConnection| {
+            let ctx = &ctx;
+            load_site(&mut *tx, s.site_id)
+                .await?
+                .ok_or(StoreError::NotFound("site"))?;
+            let service = Service {
+                id: ServiceId::new(),
+                tenant_id: tenant,
+                site_id: s.site_id,
+                name: s.name,
+                sla_target_secs: s.sla_target_secs,
+                expected_duration_secs: s.expected_duration_secs,
+                ewma_service_secs: f64::from(s.expected_duration_secs),
+                created_at: truncate_micros(ctx.at),
+            };
+            sqlx::query(
+                "INSERT INTO services (id, tenant_id, site_id, name, sla_target_secs, \
+                 expected_duration_secs, ewma_service_secs, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(service.id.0)
+            .bind(tenant.0)
+            .bind(service.site_id.0)
+            .bind(service.name.as_str())
+            .bind(i64::from(service.sla_target_secs))
+            .bind(i64::from(service.expected_duration_secs))
+            .bind(service.ewma_service_secs)
+            .bind(service.created_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+            audit_write(
+                &mut *tx,
+                tenant,
+                "service.create",
+                service.id,
+                None,
+                Some(&service),
+                ctx,
+            )
+            .await?;
+            Ok(service)
+        })
         .await
-        .map_err(db)?;
-        audit_write(
-            &mut tx,
-            tenant,
-            "service.create",
-            service.id,
-            None,
-            Some(&service),
-            ctx,
-        )
-        .await?;
-        tx.commit().await.map_err(db)?;
-        Ok(service)
     }
 
     async fn services(&self, tenant: TenantId) -> Result<Vec<Service>> {
@@ -1130,50 +1224,53 @@ impl Store for PostgresStore {
         q: NewQueue,
         ctx: &AuditContext,
     ) -> Result<Queue> {
-        let mut tx = self.tenant_tx(tenant).await?;
-        let service = load_service(&mut tx, q.service_id)
-            .await?
-            .ok_or(StoreError::NotFound("service"))?;
-        let queue = Queue {
-            id: QueueId::new(),
-            tenant_id: tenant,
-            site_id: service.site_id,
-            service_id: service.id,
-            name: q.name,
-            prefix: q.prefix,
-            policy: q.policy,
-            status: QueueStatus::Open,
-            created_at: truncate_micros(ctx.at),
-        };
-        sqlx::query(
-            "INSERT INTO queues (id, tenant_id, site_id, service_id, name, prefix, policy, \
-             policy_state, status, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(queue.id.0)
-        .bind(tenant.0)
-        .bind(queue.site_id.0)
-        .bind(queue.service_id.0)
-        .bind(queue.name.as_str())
-        .bind(queue.prefix.as_str())
-        .bind(json(&queue.policy)?)
-        .bind(json(&PolicyState::default())?)
-        .bind(queue.status.as_str())
-        .bind(queue.created_at)
-        .execute(&mut *tx)
+        let ctx = ctx.clone();
+        self.write(tenant, async move |tx: &mut PgConnection| {
+            let ctx = &ctx;
+            let service = load_service(&mut *tx, q.service_id)
+                .await?
+                .ok_or(StoreError::NotFound("service"))?;
+            let queue = Queue {
+                id: QueueId::new(),
+                tenant_id: tenant,
+                site_id: service.site_id,
+                service_id: service.id,
+                name: q.name,
+                prefix: q.prefix,
+                policy: q.policy,
+                status: QueueStatus::Open,
+                created_at: truncate_micros(ctx.at),
+            };
+            sqlx::query(
+                "INSERT INTO queues (id, tenant_id, site_id, service_id, name, prefix, policy, \
+                 policy_state, status, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            )
+            .bind(queue.id.0)
+            .bind(tenant.0)
+            .bind(queue.site_id.0)
+            .bind(queue.service_id.0)
+            .bind(queue.name.as_str())
+            .bind(queue.prefix.as_str())
+            .bind(json(&queue.policy)?)
+            .bind(json(&PolicyState::default())?)
+            .bind(queue.status.as_str())
+            .bind(queue.created_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+            audit_write(
+                &mut *tx,
+                tenant,
+                "queue.create",
+                queue.id,
+                None,
+                Some(&queue),
+                ctx,
+            )
+            .await?;
+            Ok(queue)
+        })
         .await
-        .map_err(db)?;
-        audit_write(
-            &mut tx,
-            tenant,
-            "queue.create",
-            queue.id,
-            None,
-            Some(&queue),
-            ctx,
-        )
-        .await?;
-        tx.commit().await.map_err(db)?;
-        Ok(queue)
     }
 
     async fn queues(&self, tenant: TenantId) -> Result<Vec<Queue>> {
@@ -1201,32 +1298,35 @@ impl Store for PostgresStore {
         status: QueueStatus,
         ctx: &AuditContext,
     ) -> Result<Queue> {
-        let mut tx = self.tenant_tx(tenant).await?;
-        let before = sqlx::query("SELECT * FROM queues WHERE id = $1 FOR NO KEY UPDATE")
-            .bind(id.0)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db)?
-            .as_ref()
-            .map(rows::queue)
-            .transpose()?
-            .ok_or(StoreError::NotFound("queue"))?;
-        let after = Queue {
-            status,
-            ..before.clone()
-        };
-        write_status(
-            &mut tx,
-            tenant,
-            "queue",
-            id.0,
-            status.as_str(),
-            (&before, &after),
-            ctx,
-        )
-        .await?;
-        tx.commit().await.map_err(db)?;
-        Ok(after)
+        let ctx = ctx.clone();
+        self.write(tenant, async move |tx: &mut PgConnection| {
+            let ctx = &ctx;
+            let before = sqlx::query("SELECT * FROM queues WHERE id = $1 FOR NO KEY UPDATE")
+                .bind(id.0)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db)?
+                .as_ref()
+                .map(rows::queue)
+                .transpose()?
+                .ok_or(StoreError::NotFound("queue"))?;
+            let after = Queue {
+                status,
+                ..before.clone()
+            };
+            write_status(
+                &mut *tx,
+                tenant,
+                "queue",
+                id.0,
+                status.as_str(),
+                (&before, &after),
+                ctx,
+            )
+            .await?;
+            Ok(after)
+        })
+        .await
     }
 
     async fn create_counter(
@@ -1235,41 +1335,44 @@ impl Store for PostgresStore {
         c: NewCounter,
         ctx: &AuditContext,
     ) -> Result<Counter> {
-        let mut tx = self.tenant_tx(tenant).await?;
-        load_site(&mut tx, c.site_id)
-            .await?
-            .ok_or(StoreError::NotFound("site"))?;
-        let counter = Counter {
-            id: CounterId::new(),
-            tenant_id: tenant,
-            site_id: c.site_id,
-            name: c.name,
-            created_at: truncate_micros(ctx.at),
-        };
-        sqlx::query(
-            "INSERT INTO counters (id, tenant_id, site_id, name, created_at) \
-             VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(counter.id.0)
-        .bind(tenant.0)
-        .bind(counter.site_id.0)
-        .bind(counter.name.as_str())
-        .bind(counter.created_at)
-        .execute(&mut *tx)
+        let ctx = ctx.clone();
+        self.write(tenant, async move |tx: &mut PgConnection| {
+            let ctx = &ctx;
+            load_site(&mut *tx, c.site_id)
+                .await?
+                .ok_or(StoreError::NotFound("site"))?;
+            let counter = Counter {
+                id: CounterId::new(),
+                tenant_id: tenant,
+                site_id: c.site_id,
+                name: c.name,
+                created_at: truncate_micros(ctx.at),
+            };
+            sqlx::query(
+                "INSERT INTO counters (id, tenant_id, site_id, name, created_at) \
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(counter.id.0)
+            .bind(tenant.0)
+            .bind(counter.site_id.0)
+            .bind(counter.name.as_str())
+            .bind(counter.created_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+            audit_write(
+                &mut *tx,
+                tenant,
+                "counter.create",
+                counter.id,
+                None,
+                Some(&counter),
+                ctx,
+            )
+            .await?;
+            Ok(counter)
+        })
         .await
-        .map_err(db)?;
-        audit_write(
-            &mut tx,
-            tenant,
-            "counter.create",
-            counter.id,
-            None,
-            Some(&counter),
-            ctx,
-        )
-        .await?;
-        tx.commit().await.map_err(db)?;
-        Ok(counter)
     }
 
     async fn counters(&self, tenant: TenantId) -> Result<Vec<Counter>> {
@@ -1297,74 +1400,77 @@ impl Store for PostgresStore {
         a: NewAgent,
         ctx: &AuditContext,
     ) -> Result<Agent> {
-        let mut tx = self.tenant_tx(tenant).await?;
-        load_site(&mut tx, a.site_id)
-            .await?
-            .ok_or(StoreError::NotFound("site"))?;
-        if let Some(user) = a.user_id {
-            // Row-level security shows only this tenant's users.
-            let found: Option<i32> = sqlx::query_scalar("SELECT 1 FROM users WHERE id = $1")
-                .bind(user.0)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(db)?;
-            found.ok_or(StoreError::NotFound("user"))?;
-        }
-        for s in &a.skills {
-            load_service(&mut tx, s.service_id)
+        let ctx = ctx.clone();
+        self.write(tenant, async move |tx: &mut PgConnection| {
+            let ctx = &ctx;
+            load_site(&mut *tx, a.site_id)
                 .await?
-                .ok_or(StoreError::NotFound("service"))?;
-        }
-        let agent = Agent {
-            id: AgentId::new(),
-            tenant_id: tenant,
-            site_id: a.site_id,
-            user_id: a.user_id,
-            name: a.name,
-            skills: a.skills,
-            status: AgentStatus::Available,
-            created_at: truncate_micros(ctx.at),
-        };
-        sqlx::query(
-            "INSERT INTO agents (id, tenant_id, site_id, user_id, name, status, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(agent.id.0)
-        .bind(tenant.0)
-        .bind(agent.site_id.0)
-        .bind(agent.user_id.map(|u| u.0))
-        .bind(agent.name.as_str())
-        .bind(agent.status.as_str())
-        .bind(agent.created_at)
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
-        for (i, s) in agent.skills.iter().enumerate() {
+                .ok_or(StoreError::NotFound("site"))?;
+            if let Some(user) = a.user_id {
+                // Row-level security shows only this tenant's users.
+                let found: Option<i32> = sqlx::query_scalar("SELECT 1 FROM users WHERE id = $1")
+                    .bind(user.0)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                found.ok_or(StoreError::NotFound("user"))?;
+            }
+            for s in &a.skills {
+                load_service(&mut *tx, s.service_id)
+                    .await?
+                    .ok_or(StoreError::NotFound("service"))?;
+            }
+            let agent = Agent {
+                id: AgentId::new(),
+                tenant_id: tenant,
+                site_id: a.site_id,
+                user_id: a.user_id,
+                name: a.name,
+                skills: a.skills,
+                status: AgentStatus::Available,
+                created_at: truncate_micros(ctx.at),
+            };
             sqlx::query(
-                "INSERT INTO agent_skills (tenant_id, agent_id, service_id, weight, position) \
-                 VALUES ($1, $2, $3, $4, $5)",
+                "INSERT INTO agents (id, tenant_id, site_id, user_id, name, status, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
             )
-            .bind(tenant.0)
             .bind(agent.id.0)
-            .bind(s.service_id.0)
-            .bind(i16::from(s.weight))
-            .bind(i as i32)
+            .bind(tenant.0)
+            .bind(agent.site_id.0)
+            .bind(agent.user_id.map(|u| u.0))
+            .bind(agent.name.as_str())
+            .bind(agent.status.as_str())
+            .bind(agent.created_at)
             .execute(&mut *tx)
             .await
             .map_err(db)?;
-        }
-        audit_write(
-            &mut tx,
-            tenant,
-            "agent.create",
-            agent.id,
-            None,
-            Some(&agent),
-            ctx,
-        )
-        .await?;
-        tx.commit().await.map_err(db)?;
-        Ok(agent)
+            for (i, s) in agent.skills.iter().enumerate() {
+                sqlx::query(
+                    "INSERT INTO agent_skills (tenant_id, agent_id, service_id, weight, position) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(tenant.0)
+                .bind(agent.id.0)
+                .bind(s.service_id.0)
+                .bind(i16::from(s.weight))
+                .bind(i as i32)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+            }
+            audit_write(
+                &mut *tx,
+                tenant,
+                "agent.create",
+                agent.id,
+                None,
+                Some(&agent),
+                ctx,
+            )
+            .await?;
+            Ok(agent)
+        })
+        .await
     }
 
     async fn agents(&self, tenant: TenantId) -> Result<Vec<Agent>> {
@@ -1413,26 +1519,29 @@ impl Store for PostgresStore {
         status: AgentStatus,
         ctx: &AuditContext,
     ) -> Result<Agent> {
-        let mut tx = self.tenant_tx(tenant).await?;
-        let before = load_agent(&mut tx, id, true)
-            .await?
-            .ok_or(StoreError::NotFound("agent"))?;
-        let after = Agent {
-            status,
-            ..before.clone()
-        };
-        write_status(
-            &mut tx,
-            tenant,
-            "agent",
-            id.0,
-            status.as_str(),
-            (&before, &after),
-            ctx,
-        )
-        .await?;
-        tx.commit().await.map_err(db)?;
-        Ok(after)
+        let ctx = ctx.clone();
+        self.write(tenant, async move |tx: &mut PgConnection| {
+            let ctx = &ctx;
+            let before = load_agent(&mut *tx, id, true)
+                .await?
+                .ok_or(StoreError::NotFound("agent"))?;
+            let after = Agent {
+                status,
+                ..before.clone()
+            };
+            write_status(
+                &mut *tx,
+                tenant,
+                "agent",
+                id.0,
+                status.as_str(),
+                (&before, &after),
+                ctx,
+            )
+            .await?;
+            Ok(after)
+        })
+        .await
     }
 
     // ---- tickets ----------------------------------------------------------------------
@@ -1444,49 +1553,52 @@ impl Store for PostgresStore {
         ctx: &AuditContext,
     ) -> Result<Ticket> {
         let at = truncate_micros(ctx.at);
-        let mut tx = self.tenant_tx(tenant).await?;
-        let row = sqlx::query(
-            "SELECT q.*, s.timezone AS site_timezone FROM queues q \
-             JOIN sites s ON s.id = q.site_id WHERE q.service_id = $1",
-        )
-        .bind(req.service_id.0)
-        .fetch_optional(&mut *tx)
+        let ctx = ctx.clone();
+        self.write(tenant, async move |tx: &mut PgConnection| {
+            let ctx = &ctx;
+            let row = sqlx::query(
+                "SELECT q.*, s.timezone AS site_timezone FROM queues q \
+                 JOIN sites s ON s.id = q.site_id WHERE q.service_id = $1",
+            )
+            .bind(req.service_id.0)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db)?;
+            // A service without a queue takes no tickets: to the caller it is not there.
+            let row = row.ok_or(StoreError::NotFound("service"))?;
+            let (queue, _, tz) = queue_with_tz(&row)?;
+            if queue.status != QueueStatus::Open {
+                return Err(StoreError::QueueClosed);
+            }
+            let contact_id = match &req.contact {
+                Some(c) => Some(upsert_contact(&mut *tx, tenant, c, at).await?),
+                None => None,
+            };
+            // The contended locks come last and are held for as few round trips as possible:
+            // the queue's day counter and the tenant's audit head are taken by one statement,
+            // then one statement inserts the ticket, its event and the audit row.
+            let day = numbering::local_day(at, tz);
+            let (seq, head) = next_seq_and_head(&mut *tx, tenant, queue.id, day).await?;
+            let head = match head {
+                Some(h) => h,
+                None => lock_audit_head(&mut *tx, tenant).await?,
+            };
+            let t = waiting_ticket(
+                &queue,
+                day,
+                seq,
+                req.priority,
+                req.channel,
+                contact_id,
+                at,
+                at,
+            );
+            let issued = ticket::issued_event(&t, &ctx.actor);
+            let audit = entry(tenant, "ticket.issue", t.id, None, Some(&t), ctx)?;
+            record_after(&mut *tx, tenant, head, Some(&t), &[&issued], vec![audit]).await?;
+            Ok(t)
+        })
         .await
-        .map_err(db)?;
-        // A service without a queue takes no tickets: to the caller it is not there.
-        let row = row.ok_or(StoreError::NotFound("service"))?;
-        let (queue, _, tz) = queue_with_tz(&row)?;
-        if queue.status != QueueStatus::Open {
-            return Err(StoreError::QueueClosed);
-        }
-        let contact_id = match &req.contact {
-            Some(c) => Some(upsert_contact(&mut tx, tenant, c, at).await?),
-            None => None,
-        };
-        // The contended locks come last and are held for as few round trips as possible:
-        // the queue's day counter and the tenant's audit head are taken by one statement,
-        // then one statement inserts the ticket, its event and the audit row.
-        let day = numbering::local_day(at, tz);
-        let (seq, head) = next_seq_and_head(&mut tx, tenant, queue.id, day).await?;
-        let head = match head {
-            Some(h) => h,
-            None => lock_audit_head(&mut tx, tenant).await?,
-        };
-        let t = waiting_ticket(
-            &queue,
-            day,
-            seq,
-            req.priority,
-            req.channel,
-            contact_id,
-            at,
-            at,
-        );
-        let issued = ticket::issued_event(&t, &ctx.actor);
-        let audit = entry(tenant, "ticket.issue", t.id, None, Some(&t), ctx)?;
-        record_after(&mut tx, tenant, head, Some(&t), &[&issued], vec![audit]).await?;
-        tx.commit().await.map_err(db)?;
-        Ok(t)
     }
 
     async fn ticket(&self, tenant: TenantId, id: TicketId) -> Result<Option<Ticket>> {
@@ -1562,187 +1674,191 @@ impl Store for PostgresStore {
         ctx: &AuditContext,
     ) -> Result<Option<Ticket>> {
         let at = truncate_micros(ctx.at);
-        let mut tx = self.tenant_tx(tenant).await?;
-        // The agent's site and skills and the counter's site, in one round trip.
-        let r = sqlx::query(
-            "SELECT (SELECT site_id FROM agents WHERE id = $1) AS agent_site, \
-                    (SELECT site_id FROM counters WHERE id = $2) AS counter_site, \
-                    ARRAY(SELECT service_id FROM agent_skills \
-                          WHERE agent_id = $1 AND weight > 0 ORDER BY position) AS services, \
-                    ARRAY(SELECT weight FROM agent_skills \
-                          WHERE agent_id = $1 AND weight > 0 ORDER BY position) AS weights",
-        )
-        .bind(agent_id.0)
-        .bind(counter_id.0)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(db)?;
-        let agent_site: uuid::Uuid = r
-            .try_get::<Option<uuid::Uuid>, _>("agent_site")
-            .map_err(db)?
-            .ok_or(StoreError::NotFound("agent"))?;
-        let counter_site: uuid::Uuid = r
-            .try_get::<Option<uuid::Uuid>, _>("counter_site")
-            .map_err(db)?
-            .ok_or(StoreError::NotFound("counter"))?;
-        if counter_site != agent_site {
-            return Err(StoreError::Invalid(
-                "the counter is not at the agent's site".into(),
-            ));
-        }
-        let services: Vec<uuid::Uuid> = r.try_get("services").map_err(db)?;
-        let weights: Vec<i16> = r.try_get("weights").map_err(db)?;
-        let weight_of: BTreeMap<uuid::Uuid, u8> = services
-            .iter()
-            .zip(&weights)
-            .map(|(s, w)| (*s, u8::try_from(*w).unwrap_or(u8::MAX)))
-            .collect();
+        let ctx = ctx.clone();
+        self.write(tenant, async move |tx: &mut PgConnection| {
+            let ctx = &ctx;
+            // The agent's site and skills and the counter's site, in one round trip.
+            let r = sqlx::query(
+                "SELECT (SELECT site_id FROM agents WHERE id = $1) AS agent_site, \
+                        (SELECT site_id FROM counters WHERE id = $2) AS counter_site, \
+                        ARRAY(SELECT service_id FROM agent_skills \
+                              WHERE agent_id = $1 AND weight > 0 ORDER BY position) AS services, \
+                        ARRAY(SELECT weight FROM agent_skills \
+                              WHERE agent_id = $1 AND weight > 0 ORDER BY position) AS weights",
+            )
+            .bind(agent_id.0)
+            .bind(counter_id.0)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db)?;
+            let agent_site: uuid::Uuid = r
+                .try_get::<Option<uuid::Uuid>, _>("agent_site")
+                .map_err(db)?
+                .ok_or(StoreError::NotFound("agent"))?;
+            let counter_site: uuid::Uuid = r
+                .try_get::<Option<uuid::Uuid>, _>("counter_site")
+                .map_err(db)?
+                .ok_or(StoreError::NotFound("counter"))?;
+            if counter_site != agent_site {
+                return Err(StoreError::Invalid(
+                    "the counter is not at the agent's site".into(),
+                ));
+            }
+            let services: Vec<uuid::Uuid> = r.try_get("services").map_err(db)?;
+            let weights: Vec<i16> = r.try_get("weights").map_err(db)?;
+            let weight_of: BTreeMap<uuid::Uuid, u8> = services
+                .iter()
+                .zip(&weights)
+                .map(|(s, w)| (*s, u8::try_from(*w).unwrap_or(u8::MAX)))
+                .collect();
 
-        // Lock the candidate queues in a fixed (id) order; see the crate docs for why this
-        // waits instead of skipping.
-        let queue_rows = sqlx::query(
-            "SELECT q.id, q.service_id, q.policy, q.policy_state, s.sla_target_secs \
-             FROM queues q JOIN services s ON s.id = q.service_id \
-             WHERE q.site_id = $1 AND q.status IN ('open', 'paused') AND q.service_id = ANY($2) \
-             ORDER BY q.id FOR NO KEY UPDATE OF q",
-        )
-        .bind(agent_site)
-        .bind(&services)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(db)?;
-        if queue_rows.is_empty() {
-            tx.commit().await.map_err(db)?;
-            return Ok(None);
-        }
-        let mut candidates = Vec::with_capacity(queue_rows.len());
-        for r in &queue_rows {
-            let service_id: uuid::Uuid = r.try_get("service_id").map_err(db)?;
-            let sla: i64 = r.try_get("sla_target_secs").map_err(db)?;
-            let policy: serde_json::Value = r.try_get("policy").map_err(db)?;
-            candidates.push(Candidate {
-                queue_id: r.try_get::<uuid::Uuid, _>("id").map_err(db)?.into(),
-                service_id: service_id.into(),
-                policy: serde_json::from_value(policy)
-                    .map_err(|e| StoreError::Backend(format!("corrupt policy: {e}")))?,
-                state: rows::policy_state(r)?,
-                sla_target_secs: u32::try_from(sla).unwrap_or(u32::MAX),
-                weight: weight_of.get(&service_id).copied().unwrap_or(0),
-                waiting: Vec::new(),
-            });
-        }
-        let queue_ids: Vec<uuid::Uuid> = candidates.iter().map(|c| c.queue_id.0).collect();
-
-        for _ in 0..CALL_RETRIES {
-            // Only the head of each class: FIFO within a class is the rule, so the policy
-            // never needs more than the first ticket of each (queue, priority).
-            let heads = sqlx::query(concat!(
-                "SELECT DISTINCT ON (queue_id, priority) ",
-                ticket_cols!(),
-                " FROM tickets WHERE queue_id = ANY($1) AND status = 'waiting' \
-                  ORDER BY queue_id, priority, arrived_at, seq"
-            ))
-            .bind(&queue_ids)
+            // Lock the candidate queues in a fixed (id) order; see the crate docs for why this
+            // waits instead of skipping.
+            let queue_rows = sqlx::query(
+                "SELECT q.id, q.service_id, q.policy, q.policy_state, s.sla_target_secs \
+                 FROM queues q JOIN services s ON s.id = q.service_id \
+                 WHERE q.site_id = $1 AND q.status IN ('open', 'paused') AND q.service_id = ANY($2) \
+                 ORDER BY q.id FOR NO KEY UPDATE OF q",
+            )
+            .bind(agent_site)
+            .bind(&services)
             .fetch_all(&mut *tx)
             .await
-            .map_err(db)?
-            .iter()
-            .map(rows::ticket)
-            .collect::<Result<Vec<_>>>()?;
-            for c in &mut candidates {
-                c.waiting.clear();
-            }
-            for h in &heads {
-                if let Some(c) = candidates.iter_mut().find(|c| c.queue_id == h.queue_id) {
-                    c.waiting.push(Waiting {
-                        id: h.id,
-                        class: h.priority,
-                        arrived_at: h.arrived_at,
-                        seq: h.seq,
-                        sla_target_secs: c.sla_target_secs,
-                    });
-                }
-            }
-            let views: Vec<QueueView<'_>> = candidates
-                .iter()
-                .filter(|c| !c.waiting.is_empty())
-                .map(|c| QueueView {
-                    queue_id: c.queue_id,
-                    service_id: c.service_id,
-                    policy: &c.policy,
-                    state: &c.state,
-                    waiting: &c.waiting,
-                    skill_weight: c.weight,
-                })
-                .collect();
-            let Some(pick) = policy::pick(&views, at) else {
-                tx.commit().await.map_err(db)?;
+            .map_err(db)?;
+            if queue_rows.is_empty() {
                 return Ok(None);
-            };
-            let before = heads
-                .into_iter()
-                .find(|t| t.id == pick.ticket_id)
-                .ok_or_else(|| StoreError::Backend("the policy picked a non-head".into()))?;
-            let (called, event) = ticket::call(&before, agent_id, counter_id, &ctx.actor, at)?;
-            // Cancel and transfer lock only the ticket, not its queue: the update re-checks
-            // (after waiting for any such lock) that it is still waiting. A waiting ticket
-            // changes in no other way, so `before` is otherwise current.
-            // One statement: the ticket, then (only if it was still waiting) the queue's
-            // policy state, the agent and finally the tenant's audit head, each step
-            // conditioned on the previous one so that they run in this order and the head
-            // is still taken last.
-            let (updated, head_seq, head_hash): (i64, Option<i64>, Option<String>) =
-                sqlx::query_as(
-                    "WITH t AS ( \
-                       UPDATE tickets SET status = $2, called_at = $3, agent_id = $4, \
-                              counter_id = $5 \
-                       WHERE id = $1 AND status = 'waiting' RETURNING id \
-                     ), q AS ( \
-                       UPDATE queues SET policy_state = $6 \
-                       WHERE id = $7 AND EXISTS (SELECT 1 FROM t) RETURNING id \
-                     ), a AS ( \
-                       UPDATE agents SET status = 'serving' \
-                       WHERE id = $4 AND EXISTS (SELECT 1 FROM q) RETURNING id \
-                     ), h AS ( \
-                       SELECT last_seq, last_hash FROM audit_heads \
-                       WHERE tenant_id = $8 AND EXISTS (SELECT 1 FROM a) FOR NO KEY UPDATE \
-                     ) \
-                     SELECT (SELECT count(*) FROM a), h.last_seq, h.last_hash \
-                     FROM (SELECT 1) one LEFT JOIN h ON true",
-                )
-                .bind(called.id.0)
-                .bind(called.status.as_str())
-                .bind(called.called_at)
-                .bind(agent_id.0)
-                .bind(counter_id.0)
-                .bind(json(&pick.new_state)?)
-                .bind(pick.queue_id.0)
-                .bind(tenant.0)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(db)?;
-            if updated == 0 {
-                continue;
             }
-            let head = match head_seq.zip(head_hash) {
-                Some(h) => h,
-                None => lock_audit_head(&mut tx, tenant).await?,
-            };
-            let audit = entry(
-                tenant,
-                "ticket.call",
-                called.id,
-                Some(&before),
-                Some(&called),
-                ctx,
-            )?;
-            record_after(&mut tx, tenant, head, None, &[&event], vec![audit]).await?;
-            tx.commit().await.map_err(db)?;
-            return Ok(Some(called));
-        }
-        Err(StoreError::Backend(
-            "call-next kept losing its pick to concurrent changes".into(),
-        ))
+            let mut candidates = Vec::with_capacity(queue_rows.len());
+            for r in &queue_rows {
+                let service_id: uuid::Uuid = r.try_get("service_id").map_err(db)?;
+                let sla: i64 = r.try_get("sla_target_secs").map_err(db)?;
+                let policy: serde_json::Value = r.try_get("policy").map_err(db)?;
+                candidates.push(Candidate {
+                    queue_id: r.try_get::<uuid::Uuid, _>("id").map_err(db)?.into(),
+                    service_id: service_id.into(),
+                    policy: serde_json::from_value(policy)
+                        .map_err(|e| StoreError::Backend(format!("corrupt policy: {e}")))?,
+                    state: rows::policy_state(r)?,
+                    sla_target_secs: u32::try_from(sla).unwrap_or(u32::MAX),
+                    weight: weight_of.get(&service_id).copied().unwrap_or(0),
+                    waiting: Vec::new(),
+                });
+            }
+            let queue_ids: Vec<uuid::Uuid> = candidates.iter().map(|c| c.queue_id.0).collect();
+
+            for _ in 0..CALL_RETRIES {
+                // Only the head of each class: FIFO within a class is the rule, so the policy
+                // never needs more than the first ticket of each (queue, priority). The classes
+                // come from the trigger-kept counts, and each head is one probe of the
+                // `tickets_waiting` index, however long the line.
+                let heads = sqlx::query(concat!(
+                    "SELECT h.* FROM queue_waiting w CROSS JOIN LATERAL (SELECT ",
+                    ticket_cols!(),
+                    " FROM tickets t WHERE t.queue_id = w.queue_id AND t.priority = w.priority \
+                        AND t.status = 'waiting' ORDER BY t.arrived_at, t.seq LIMIT 1) h \
+                      WHERE w.queue_id = ANY($1) AND w.n > 0 ORDER BY h.queue_id, h.priority"
+                ))
+                .bind(&queue_ids)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db)?
+                .iter()
+                .map(rows::ticket)
+                .collect::<Result<Vec<_>>>()?;
+                for c in &mut candidates {
+                    c.waiting.clear();
+                }
+                for h in &heads {
+                    if let Some(c) = candidates.iter_mut().find(|c| c.queue_id == h.queue_id) {
+                        c.waiting.push(Waiting {
+                            id: h.id,
+                            class: h.priority,
+                            arrived_at: h.arrived_at,
+                            seq: h.seq,
+                            sla_target_secs: c.sla_target_secs,
+                        });
+                    }
+                }
+                let views: Vec<QueueView<'_>> = candidates
+                    .iter()
+                    .filter(|c| !c.waiting.is_empty())
+                    .map(|c| QueueView {
+                        queue_id: c.queue_id,
+                        service_id: c.service_id,
+                        policy: &c.policy,
+                        state: &c.state,
+                        waiting: &c.waiting,
+                        skill_weight: c.weight,
+                    })
+                    .collect();
+                let Some(pick) = policy::pick(&views, at) else {
+                    return Ok(None);
+                };
+                let before = heads
+                    .into_iter()
+                    .find(|t| t.id == pick.ticket_id)
+                    .ok_or_else(|| StoreError::Backend("the policy picked a non-head".into()))?;
+                let (called, event) = ticket::call(&before, agent_id, counter_id, &ctx.actor, at)?;
+                // Cancel and transfer lock only the ticket, not its queue: the update re-checks
+                // (after waiting for any such lock) that it is still waiting. A waiting ticket
+                // changes in no other way, so `before` is otherwise current.
+                // One statement: the ticket, then (only if it was still waiting) the queue's
+                // policy state, the agent and finally the tenant's audit head, each step
+                // conditioned on the previous one so that they run in this order and the head
+                // is still taken last.
+                let (updated, head_seq, head_hash): (i64, Option<i64>, Option<String>) =
+                    sqlx::query_as(
+                        "WITH t AS ( \
+                           UPDATE tickets SET status = $2, called_at = $3, agent_id = $4, \
+                                  counter_id = $5 \
+                           WHERE id = $1 AND status = 'waiting' RETURNING id \
+                         ), q AS ( \
+                           UPDATE queues SET policy_state = $6 \
+                           WHERE id = $7 AND EXISTS (SELECT 1 FROM t) RETURNING id \
+                         ), a AS ( \
+                           UPDATE agents SET status = 'serving' \
+                           WHERE id = $4 AND EXISTS (SELECT 1 FROM q) RETURNING id \
+                         ), h AS ( \
+                           SELECT last_seq, last_hash FROM audit_heads \
+                           WHERE tenant_id = $8 AND EXISTS (SELECT 1 FROM a) FOR NO KEY UPDATE \
+                         ) \
+                         SELECT (SELECT count(*) FROM a), h.last_seq, h.last_hash \
+                         FROM (SELECT 1) one LEFT JOIN h ON true",
+                    )
+                    .bind(called.id.0)
+                    .bind(called.status.as_str())
+                    .bind(called.called_at)
+                    .bind(agent_id.0)
+                    .bind(counter_id.0)
+                    .bind(json(&pick.new_state)?)
+                    .bind(pick.queue_id.0)
+                    .bind(tenant.0)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                if updated == 0 {
+                    continue;
+                }
+                let head = match head_seq.zip(head_hash) {
+                    Some(h) => h,
+                    None => lock_audit_head(&mut *tx, tenant).await?,
+                };
+                let audit = entry(
+                    tenant,
+                    "ticket.call",
+                    called.id,
+                    Some(&before),
+                    Some(&called),
+                    ctx,
+                )?;
+                record_after(&mut *tx, tenant, head, None, &[&event], vec![audit]).await?;
+                return Ok(Some(called));
+            }
+            Err(StoreError::Backend(
+                "call-next kept losing its pick to concurrent changes".into(),
+            ))
+        })
+        .await
     }
 
     async fn transition(
@@ -1753,98 +1869,101 @@ impl Store for PostgresStore {
         ctx: &AuditContext,
     ) -> Result<Transitioned> {
         let at = truncate_micros(ctx.at);
-        let mut tx = self.tenant_tx(tenant).await?;
-        let before = load_ticket(&mut tx, id, true)
-            .await?
-            .ok_or(StoreError::NotFound("ticket"))?;
-        let (mut after, event) = ticket::apply(&before, &action, &ctx.actor, at)?;
-        let mut created = None;
-        match &action {
-            TicketAction::Close => {
-                if let Some(observed) = after.service_secs() {
-                    let ewma: f64 = sqlx::query_scalar(
-                        "SELECT ewma_service_secs FROM services WHERE id = $1 FOR NO KEY UPDATE",
-                    )
-                    .bind(after.service_id.0)
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(db)?;
-                    sqlx::query("UPDATE services SET ewma_service_secs = $2 WHERE id = $1")
+        let ctx = ctx.clone();
+        self.write(tenant, async move |tx: &mut PgConnection| {
+            let ctx = &ctx;
+            let before = load_ticket(&mut *tx, id, true)
+                .await?
+                .ok_or(StoreError::NotFound("ticket"))?;
+            let (mut after, event) = ticket::apply(&before, &action, &ctx.actor, at)?;
+            let mut created = None;
+            match &action {
+                TicketAction::Close => {
+                    if let Some(observed) = after.service_secs() {
+                        let ewma: f64 = sqlx::query_scalar(
+                            "SELECT ewma_service_secs FROM services WHERE id = $1 FOR NO KEY UPDATE",
+                        )
                         .bind(after.service_id.0)
-                        .bind(eta::ewma_update(ewma, observed))
-                        .execute(&mut *tx)
+                        .fetch_one(&mut *tx)
                         .await
                         .map_err(db)?;
+                        sqlx::query("UPDATE services SET ewma_service_secs = $2 WHERE id = $1")
+                            .bind(after.service_id.0)
+                            .bind(eta::ewma_update(ewma, observed))
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(db)?;
+                    }
                 }
+                TicketAction::Transfer {
+                    to_queue_id,
+                    keep_position,
+                } => {
+                    let (target, _, tz) = load_queue(&mut *tx, *to_queue_id)
+                        .await?
+                        .ok_or(StoreError::NotFound("queue"))?;
+                    if target.site_id != before.site_id {
+                        return Err(StoreError::Invalid(
+                            "cannot transfer to a queue of another site".into(),
+                        ));
+                    }
+                    if target.id == before.queue_id {
+                        return Err(StoreError::Invalid(
+                            "cannot transfer a ticket to its own queue".into(),
+                        ));
+                    }
+                    let arrived_at = if *keep_position {
+                        before.arrived_at
+                    } else {
+                        at
+                    };
+                    let mut new = new_ticket(
+                        &mut *tx,
+                        &target,
+                        tz,
+                        before.priority,
+                        before.channel,
+                        before.contact_id,
+                        arrived_at,
+                        at,
+                    )
+                    .await?;
+                    new.transferred_from = Some(before.id);
+                    after.transferred_to = Some(new.id);
+                    insert_ticket(&mut *tx, &new).await?;
+                    created = Some(new);
+                }
+                _ => {}
             }
-            TicketAction::Transfer {
-                to_queue_id,
-                keep_position,
-            } => {
-                let (target, _, tz) = load_queue(&mut tx, *to_queue_id)
-                    .await?
-                    .ok_or(StoreError::NotFound("queue"))?;
-                if target.site_id != before.site_id {
-                    return Err(StoreError::Invalid(
-                        "cannot transfer to a queue of another site".into(),
-                    ));
-                }
-                if target.id == before.queue_id {
-                    return Err(StoreError::Invalid(
-                        "cannot transfer a ticket to its own queue".into(),
-                    ));
-                }
-                let arrived_at = if *keep_position {
-                    before.arrived_at
-                } else {
-                    at
-                };
-                let mut new = new_ticket(
-                    &mut tx,
-                    &target,
-                    tz,
-                    before.priority,
-                    before.channel,
-                    before.contact_id,
-                    arrived_at,
-                    at,
-                )
-                .await?;
-                new.transferred_from = Some(before.id);
-                after.transferred_to = Some(new.id);
-                insert_ticket(&mut tx, &new).await?;
-                created = Some(new);
+            update_ticket(&mut *tx, &after).await?;
+            if matches!(
+                action,
+                TicketAction::Close | TicketAction::NoShow | TicketAction::Transfer { .. }
+            ) {
+                release_agent(&mut *tx, before.agent_id).await?;
             }
-            _ => {}
-        }
-        update_ticket(&mut tx, &after).await?;
-        if matches!(
-            action,
-            TicketAction::Close | TicketAction::NoShow | TicketAction::Transfer { .. }
-        ) {
-            release_agent(&mut tx, before.agent_id).await?;
-        }
-        let action_name = format!("ticket.{}", action.name());
-        let mut events = vec![event];
-        let mut audits = vec![entry(
-            tenant,
-            &action_name,
-            after.id,
-            Some(&before),
-            Some(&after),
-            ctx,
-        )?];
-        if let Some(new) = &created {
-            events.push(ticket::issued_event(new, &ctx.actor));
-            audits.push(entry(tenant, "ticket.issue", new.id, None, Some(new), ctx)?);
-        }
-        let events: Vec<&TicketEvent> = events.iter().collect();
-        record(&mut tx, tenant, &events, audits).await?;
-        tx.commit().await.map_err(db)?;
-        Ok(Transitioned {
-            ticket: after,
-            created,
+            let action_name = format!("ticket.{}", action.name());
+            let mut events = vec![event];
+            let mut audits = vec![entry(
+                tenant,
+                &action_name,
+                after.id,
+                Some(&before),
+                Some(&after),
+                ctx,
+            )?];
+            if let Some(new) = &created {
+                events.push(ticket::issued_event(new, &ctx.actor));
+                audits.push(entry(tenant, "ticket.issue", new.id, None, Some(new), ctx)?);
+            }
+            let events: Vec<&TicketEvent> = events.iter().collect();
+            record(&mut *tx, tenant, &events, audits).await?;
+            Ok(Transitioned {
+                ticket: after,
+                created,
+            })
         })
+        .await
     }
 
     async fn queue_snapshot(&self, tenant: TenantId, id: QueueId) -> Result<Option<QueueSnapshot>> {
@@ -1902,34 +2021,30 @@ impl Store for PostgresStore {
         let service = load_service(&mut tx, queue.service_id)
             .await?
             .ok_or(StoreError::NotFound("service"))?;
-        let counts: Vec<(i16, i64)> = sqlx::query_as(
-            "SELECT priority, count(*) FROM tickets WHERE queue_id = $1 AND status = 'waiting' \
-             GROUP BY priority",
-        )
-        .bind(queue.id.0)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(db)?;
+        let counts: Vec<(i16, i32)> =
+            sqlx::query_as("SELECT priority, n FROM queue_waiting WHERE queue_id = $1 AND n > 0")
+                .bind(queue.id.0)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db)?;
         // Without ratios the queue is one strict FIFO line across classes: count every
         // class ahead. With ratios, only the ticket's own class.
         let fifo = queue.policy.ratios.is_empty();
-        let ahead = sqlx::query_scalar::<_, i64>(if fifo {
-            "SELECT count(*) FROM tickets WHERE queue_id = $1 AND status = 'waiting' \
-             AND (arrived_at, seq, id) < ($2, $3, $4)"
-        } else {
-            "SELECT count(*) FROM tickets WHERE queue_id = $1 AND status = 'waiting' \
-             AND (arrived_at, seq, id) < ($2, $3, $4) AND priority = $5"
-        })
-        .bind(queue.id.0)
-        .bind(t.arrived_at)
-        .bind(i64::from(t.seq))
-        .bind(t.id.0);
-        let ahead = if fifo {
-            ahead
-        } else {
-            ahead.bind(i16::from(t.priority))
+        let in_scope: i64 = counts
+            .iter()
+            .filter(|(p, _)| fifo || *p == i16::from(t.priority))
+            .map(|(_, n)| i64::from(*n))
+            .sum();
+        // Counting the line is linear in its length, so count the shorter side: most
+        // positions asked for are of new tickets, near the end. Probe the tickets behind,
+        // up to a bound; past it, count those ahead instead.
+        let behind: Option<i64> = count_beside(&mut tx, t, fifo, Side::Behind).await?;
+        let ahead = match behind {
+            Some(behind) => (in_scope - 1 - behind).max(0),
+            None => count_beside(&mut tx, t, fifo, Side::Ahead)
+                .await?
+                .unwrap_or(0),
         };
-        let ahead = ahead.fetch_one(&mut *tx).await.map_err(db)?;
         let agents_serving = agents_serving(&mut tx, service.id).await?;
         tx.commit().await.map_err(db)?;
         Ok(PositionInputs {
@@ -1937,7 +2052,7 @@ impl Store for PostgresStore {
             policy_state,
             totals: counts
                 .into_iter()
-                .map(|(p, n)| (p as u8, n as u32))
+                .map(|(p, n)| (p as u8, n.max(0) as u32))
                 .collect(),
             ahead_in_class: ahead as u32,
             ewma_service_secs: service.ewma_service_secs,
@@ -1991,39 +2106,42 @@ impl Store for PostgresStore {
                 .map_err(db)?;
             return Ok(user);
         };
-        let mut tx = self.tenant_tx(tenant).await?;
-        require_tenant(&mut tx, tenant).await?;
-        if let Some(site) = user.site_id {
-            load_site(&mut tx, site)
-                .await?
-                .ok_or(StoreError::NotFound("site"))?;
-        }
-        sqlx::query(
-            "INSERT INTO users (id, tenant_id, email, password_hash, role, site_id, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(user.id.0)
-        .bind(tenant.0)
-        .bind(user.email.as_str())
-        .bind(&u.password_hash)
-        .bind(user.role.as_str())
-        .bind(user.site_id.map(|s| s.0))
-        .bind(user.created_at)
-        .execute(&mut *tx)
+        let ctx = ctx.clone();
+        self.write(tenant, async move |tx: &mut PgConnection| {
+            let ctx = &ctx;
+            require_tenant(&mut *tx, tenant).await?;
+            if let Some(site) = user.site_id {
+                load_site(&mut *tx, site)
+                    .await?
+                    .ok_or(StoreError::NotFound("site"))?;
+            }
+            sqlx::query(
+                "INSERT INTO users (id, tenant_id, email, password_hash, role, site_id, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(user.id.0)
+            .bind(tenant.0)
+            .bind(user.email.as_str())
+            .bind(&u.password_hash)
+            .bind(user.role.as_str())
+            .bind(user.site_id.map(|s| s.0))
+            .bind(user.created_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+            audit_write(
+                &mut *tx,
+                tenant,
+                "user.create",
+                user.id,
+                None,
+                Some(&user),
+                ctx,
+            )
+            .await?;
+            Ok(user)
+        })
         .await
-        .map_err(db)?;
-        audit_write(
-            &mut tx,
-            tenant,
-            "user.create",
-            user.id,
-            None,
-            Some(&user),
-            ctx,
-        )
-        .await?;
-        tx.commit().await.map_err(db)?;
-        Ok(user)
     }
 
     async fn user_by_email(&self, email: &Email) -> Result<Option<UserRecord>> {
@@ -2110,54 +2228,58 @@ impl Store for PostgresStore {
             revoked_at: None,
         };
         let scopes: Vec<&str> = key.scopes.iter().map(|s| s.as_str()).collect();
-        let mut tx = self.tenant_tx(tenant).await?;
-        require_tenant(&mut tx, tenant).await?;
-        if let Some(user) = k.created_by {
-            // The creator may be a super admin (no tenant): look it up across tenants.
-            let found: Option<uuid::Uuid> = sqlx::query_scalar("SELECT id FROM sq_user_by_id($1)")
-                .bind(user.0)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(db)?;
-            found.ok_or(StoreError::NotFound("user"))?;
-        }
-        sqlx::query(
-            "INSERT INTO api_keys (id, tenant_id, name, prefix, key_hash, scopes, created_by, \
-             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(key.id.0)
-        .bind(tenant.0)
-        .bind(key.name.as_str())
-        .bind(&key.prefix)
-        .bind(&k.key_hash)
-        .bind(&scopes)
-        .bind(k.created_by.map(|u| u.0))
-        .bind(key.created_at)
-        .execute(&mut *tx)
+        let ctx = ctx.clone();
+        self.write(tenant, async move |tx: &mut PgConnection| {
+            let ctx = &ctx;
+            require_tenant(&mut *tx, tenant).await?;
+            if let Some(user) = k.created_by {
+                // The creator may be a super admin (no tenant): look it up across tenants.
+                let found: Option<uuid::Uuid> =
+                    sqlx::query_scalar("SELECT id FROM sq_user_by_id($1)")
+                        .bind(user.0)
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(db)?;
+                found.ok_or(StoreError::NotFound("user"))?;
+            }
+            sqlx::query(
+                "INSERT INTO api_keys (id, tenant_id, name, prefix, key_hash, scopes, created_by, \
+                 created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(key.id.0)
+            .bind(tenant.0)
+            .bind(key.name.as_str())
+            .bind(&key.prefix)
+            .bind(&k.key_hash)
+            .bind(&scopes)
+            .bind(k.created_by.map(|u| u.0))
+            .bind(key.created_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+            // Never the key nor its hash.
+            let after = serde_json::json!({
+                "id": key.id,
+                "tenant_id": tenant,
+                "name": key.name,
+                "prefix": key.prefix,
+                "scopes": key.scopes,
+                "created_by": k.created_by,
+                "created_at": key.created_at,
+            });
+            audit_write(
+                &mut *tx,
+                tenant,
+                "api_key.create",
+                key.id,
+                None,
+                Some(&after),
+                ctx,
+            )
+            .await?;
+            Ok(key)
+        })
         .await
-        .map_err(db)?;
-        // Never the key nor its hash.
-        let after = serde_json::json!({
-            "id": key.id,
-            "tenant_id": tenant,
-            "name": key.name,
-            "prefix": key.prefix,
-            "scopes": key.scopes,
-            "created_by": k.created_by,
-            "created_at": key.created_at,
-        });
-        audit_write(
-            &mut tx,
-            tenant,
-            "api_key.create",
-            key.id,
-            None,
-            Some(&after),
-            ctx,
-        )
-        .await?;
-        tx.commit().await.map_err(db)?;
-        Ok(key)
     }
 
     async fn api_keys(&self, tenant: TenantId) -> Result<Vec<ApiKey>> {
@@ -2172,6 +2294,45 @@ impl Store for PostgresStore {
         .map_err(db)?;
         tx.commit().await.map_err(db)?;
         rows.iter().map(rows::api_key).collect()
+    }
+
+    async fn revoke_api_key(
+        &self,
+        tenant: TenantId,
+        id: ApiKeyId,
+        ctx: &AuditContext,
+    ) -> Result<ApiKey> {
+        let ctx = ctx.clone();
+        self.write(tenant, async move |tx: &mut PgConnection| {
+            let row = sqlx::query(
+                "SELECT id, tenant_id, name, prefix, scopes, created_at, revoked_at FROM api_keys \
+                 WHERE id = $1 FOR NO KEY UPDATE",
+            )
+            .bind(id.0)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db)?
+            .ok_or(StoreError::NotFound("api_key"))?;
+            let before = rows::api_key(&row)?;
+            if before.revoked_at.is_some() {
+                return Ok(before);
+            }
+            let after = ApiKey {
+                revoked_at: Some(truncate_micros(ctx.at)),
+                ..before.clone()
+            };
+            sqlx::query("UPDATE api_keys SET revoked_at = $2 WHERE id = $1")
+                .bind(id.0)
+                .bind(after.revoked_at)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+            let (b, a) = (revocation(&before), revocation(&after));
+            let e = entry(tenant, "api_key.revoke", id, Some(&b), Some(&a), &ctx)?;
+            record(&mut *tx, tenant, &[], vec![e]).await?;
+            Ok(after)
+        })
+        .await
     }
 
     async fn api_key_by_hash(&self, key_hash: &str) -> Result<Option<ApiKey>> {

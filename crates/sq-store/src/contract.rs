@@ -1832,6 +1832,40 @@ pub async fn api_keys(store: Arc<dyn Store>) {
             .to_string()
             .contains(&hash)
     );
+
+    // Revocation: another tenant cannot revoke it, the key stops authenticating, revoking
+    // twice changes nothing, and the audit row holds neither key nor hash.
+    let theirs = s.revoke_api_key(other.id, key.id, &ctx(secs(3))).await;
+    assert!(
+        matches!(theirs, Err(StoreError::NotFound("api_key"))),
+        "{theirs:?}"
+    );
+    assert!(s.api_key_by_hash(&hash).await.unwrap().is_some());
+    let revoked = s.revoke_api_key(t.id, key.id, &ctx(secs(4))).await.unwrap();
+    assert_eq!(revoked.revoked_at, Some(truncate_micros(secs(4))));
+    assert!(s.api_key_by_hash(&hash).await.unwrap().is_none());
+    let again = s.revoke_api_key(t.id, key.id, &ctx(secs(5))).await.unwrap();
+    assert_eq!(again.revoked_at, Some(truncate_micros(secs(4))));
+    assert_eq!(
+        s.api_keys(t.id).await.unwrap()[0].revoked_at,
+        again.revoked_at
+    );
+    let log = s.audit_log(t.id).await.unwrap();
+    let revocations: Vec<_> = log
+        .iter()
+        .filter(|r| r.entry.action == "api_key.revoke")
+        .collect();
+    assert_eq!(revocations.len(), 1);
+    assert!(
+        !revocations[0]
+            .entry
+            .after
+            .as_ref()
+            .unwrap()
+            .to_string()
+            .contains(&hash)
+    );
+    assert!(sq_domain::audit::verify(&log).is_ok());
 }
 
 /// After a handful of operations the tenant's chain verifies, with the expected actions,

@@ -22,6 +22,8 @@ use std::fmt::Debug;
 
 #[cfg(feature = "contract")]
 pub mod contract;
+#[cfg(feature = "group")]
+pub mod group;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -175,6 +177,11 @@ pub struct ApiKey {
     pub scopes: Vec<Scope>,
     pub created_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// What the audit log records of a key's revocation: never the key or its hash.
+pub fn revocation(k: &ApiKey) -> serde_json::Value {
+    serde_json::json!({ "id": k.id, "name": k.name, "prefix": k.prefix, "revoked_at": k.revoked_at })
 }
 
 /// A queue with the data its policy and ETA need, read in one consistent snapshot.
@@ -345,6 +352,14 @@ pub trait Store: Send + Sync + Debug + 'static {
         ctx: &AuditContext,
     ) -> Result<ApiKey>;
     async fn api_keys(&self, tenant: TenantId) -> Result<Vec<ApiKey>>;
+    /// Revokes one of the tenant's keys from `ctx.at` on (audited). Revoking a revoked key
+    /// changes nothing and returns it as it is; another tenant's key is `NotFound`.
+    async fn revoke_api_key(
+        &self,
+        tenant: TenantId,
+        id: ApiKeyId,
+        ctx: &AuditContext,
+    ) -> Result<ApiKey>;
     /// Looks a presented key up by its hash across tenants; revoked keys are not returned.
     async fn api_key_by_hash(&self, key_hash: &str) -> Result<Option<ApiKey>>;
 

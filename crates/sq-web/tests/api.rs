@@ -889,6 +889,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("post", "/api/v1/tenants/{tenant}/users"),
     ("get", "/api/v1/tenants/{tenant}/api-keys"),
     ("post", "/api/v1/tenants/{tenant}/api-keys"),
+    ("delete", "/api/v1/tenants/{tenant}/api-keys/{id}"),
     ("get", "/api/v1/tenants/{tenant}/sites"),
     ("post", "/api/v1/tenants/{tenant}/sites"),
     ("get", "/api/v1/tenants/{tenant}/services"),

@@ -1,11 +1,11 @@
-use super::{TenantParams, parse, parse_opt};
+use super::{IdPath, TenantIdParams, TenantParams, parse, parse_opt};
 use crate::WebState;
 use crate::dto::{
     ApiKeyCreatedDto, ApiKeyDto, CreateApiKeyRequest, CreateTenantRequest, CreateUserRequest,
     TenantDto, UserDto,
 };
 use crate::error::{ApiResult, ErrorEnvelope};
-use crate::extract::{ApiJson, Auth, Meta, Scoped};
+use crate::extract::{ApiJson, ApiPath, Auth, Meta, Scoped};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -139,4 +139,29 @@ pub(crate) async fn create_api_key(
         key: secret,
     };
     Ok((StatusCode::CREATED, Json(body)))
+}
+
+/// Revokes an API key: requests presenting it get 401 from now on. Revoking a revoked key
+/// changes nothing.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/tenants/{tenant}/api-keys/{id}",
+    tag = "access",
+    params(TenantIdParams),
+    responses(
+        (status = 200, description = "The key, with `revoked_at` set.", body = ApiKeyDto),
+        (status = 404, description = "No such key in this tenant.", body = ErrorEnvelope),
+    ),
+    security(("bearer" = ["manage:tenant"]))
+)]
+pub(crate) async fn revoke_api_key(
+    State(s): State<WebState>,
+    sc: Scoped,
+    ApiPath(IdPath { id }): ApiPath<IdPath>,
+) -> ApiResult<Json<ApiKeyDto>> {
+    let key = s
+        .app
+        .revoke_api_key(&sc.principal, &sc.tenant, id.into(), &sc.meta)
+        .await?;
+    Ok(Json(key.into()))
 }

@@ -12,7 +12,7 @@ use crate::WebState;
 use crate::docs::Conventions;
 use crate::error::{ApiError, ApiResult};
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use serde::Deserialize;
 use sq_domain::ParseError;
 use std::str::FromStr;
@@ -35,6 +35,7 @@ pub(crate) fn routes() -> Router<WebState> {
             &r("/api-keys"),
             get(access::list_api_keys).post(access::create_api_key),
         )
+        .route(&r("/api-keys/{id}"), delete(access::revoke_api_key))
         .route(
             &r("/sites"),
             get(catalogue::list_sites).post(catalogue::create_site),
@@ -94,6 +95,7 @@ pub(crate) fn routes() -> Router<WebState> {
         access::create_user,
         access::list_api_keys,
         access::create_api_key,
+        access::revoke_api_key,
         catalogue::list_sites,
         catalogue::create_site,
         catalogue::list_services,
