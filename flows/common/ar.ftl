@@ -8,3 +8,18 @@ nav-back = رجوع
 nav-sms-more = أرسل 9 للمزيد
 nav-sms-back = أرسل 0 للرجوع
 nav-list-button = اختر
+
+# يرسلها النظام: تأكيدات الموافقة وإشعارات الطابور.
+opted-out = لن تصلك رسائل منا بعد الآن. أرسل START لتلقيها مجددا.
+opted-in = مرحبا بعودتك: ستصلك رسائلنا مجددا. أرسل STOP لإيقافها.
+notify-called = التذكرة { $ticket }: حان دورك. يرجى التوجه إلى الشباك { $counter }.
+notify-recalled = التذكرة { $ticket }: ما زلنا ننتظرك عند الشباك { $counter }.
+notify-no-show = أغلقت التذكرة { $ticket } لأننا لم نجدك. أرسل JOIN للحصول على تذكرة جديدة.
+notify-transferred = تم نقلك إلى { $service }. تذكرتك الجديدة هي { $ticket }.
+notify-approaching = التذكرة { $ticket }: اقترب دورك. { $ahead ->
+    [0] أنت التالي.
+    [one] أمامك شخص واحد.
+    [two] أمامك شخصان.
+    [few] أمامك { $ahead } أشخاص.
+   *[other] أمامك { $ahead } شخصا.
+  } يرجى الحضور إلى الفرع.

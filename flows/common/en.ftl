@@ -11,3 +11,16 @@ nav-back = Back
 nav-sms-more = Reply 9 for more
 nav-sms-back = Reply 0 to go back
 nav-list-button = Choose
+
+# Sent by the host, not by a flow step: consent confirmations and queue notifications.
+opted-out = You will get no more messages from us. Send START to receive them again.
+opted-in = Welcome back: you will receive our messages again. Send STOP to stop them.
+notify-called = Ticket { $ticket }: it is your turn. Please go to counter { $counter }.
+notify-recalled = Ticket { $ticket }: we are still waiting for you at counter { $counter }.
+notify-no-show = Ticket { $ticket } was closed because we could not find you. Send JOIN to take a new ticket.
+notify-transferred = You have been moved to { $service }. Your new ticket is { $ticket }.
+notify-approaching = Ticket { $ticket }: your turn is near. { $ahead ->
+    [0] You are next.
+    [one] 1 person is ahead of you.
+   *[other] { $ahead } people are ahead of you.
+  } Please come to the branch.

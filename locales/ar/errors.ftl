@@ -56,3 +56,14 @@ error-invalid_skill = يجب أن يكون وزن المهارة بين 1 و100.
 
 error-internal_error = حدث خطأ من جهتنا. يرجى المحاولة لاحقًا.
 error-service_unavailable = الخدمة غير متاحة مؤقتًا. يرجى المحاولة لاحقًا.
+
+## القنوات وخطافات الويب
+
+error-invalid_channel_config = إعدادات القناة غير صالحة لهذا المزود.
+error-invalid_ussd = طلب USSD هذا غير صالح.
+error-invalid_webhook = محتوى خطاف الويب لا يطابق ما يرسله المزود.
+error-missing_signature = خطاف الويب بلا توقيع.
+error-malformed_signature = توقيع خطاف الويب غير سليم الصياغة.
+error-bad_signature = توقيع خطاف الويب غير مطابق.
+error-body_hash_mismatch = محتوى خطاف الويب لا يطابق البصمة الموقعة.
+error-messaging_disabled = قنوات المراسلة غير مفعلة على هذا الخادم.

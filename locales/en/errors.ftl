@@ -61,3 +61,14 @@ error-invalid_skill = A skill weight must be between 1 and 100.
 
 error-internal_error = Something went wrong on our side. Please try again later.
 error-service_unavailable = The service is temporarily unavailable. Please try again later.
+
+## Channels and webhooks
+
+error-invalid_channel_config = The channel configuration is not valid for its provider.
+error-invalid_ussd = This USSD request is not valid.
+error-invalid_webhook = The webhook body is not what the provider sends.
+error-missing_signature = The webhook has no signature.
+error-malformed_signature = The webhook signature is malformed.
+error-bad_signature = The webhook signature does not match.
+error-body_hash_mismatch = The webhook body does not match its signed hash.
+error-messaging_disabled = Messaging channels are not enabled on this server.

@@ -55,3 +55,14 @@ error-invalid_skill = Le poids d’une compétence doit être compris entre 1 et
 
 error-internal_error = Une erreur s’est produite de notre côté. Veuillez réessayer plus tard.
 error-service_unavailable = Le service est momentanément indisponible. Veuillez réessayer plus tard.
+
+## Canaux et webhooks
+
+error-invalid_channel_config = La configuration du canal n’est pas valide pour ce fournisseur.
+error-invalid_ussd = Cette requête USSD n’est pas valide.
+error-invalid_webhook = Le contenu du webhook ne correspond pas à ce qu’envoie le fournisseur.
+error-missing_signature = Le webhook n’a pas de signature.
+error-malformed_signature = La signature du webhook est mal formée.
+error-bad_signature = La signature du webhook ne correspond pas.
+error-body_hash_mismatch = Le contenu du webhook ne correspond pas à son empreinte signée.
+error-messaging_disabled = Les canaux de messagerie ne sont pas activés sur ce serveur.

@@ -56,3 +56,14 @@ error-invalid_skill = O peso de uma competência tem de estar entre 1 e 100.
 
 error-internal_error = Ocorreu um erro do nosso lado. Tente novamente mais tarde.
 error-service_unavailable = O serviço está temporariamente indisponível. Tente novamente mais tarde.
+
+## Canais e webhooks
+
+error-invalid_channel_config = A configuração do canal não é válida para o fornecedor.
+error-invalid_ussd = Este pedido USSD não é válido.
+error-invalid_webhook = O conteúdo do webhook não corresponde ao que o fornecedor envia.
+error-missing_signature = O webhook não tem assinatura.
+error-malformed_signature = A assinatura do webhook está mal formada.
+error-bad_signature = A assinatura do webhook não corresponde.
+error-body_hash_mismatch = O conteúdo do webhook não corresponde ao hash assinado.
+error-messaging_disabled = Os canais de mensagens não estão ativos neste servidor.

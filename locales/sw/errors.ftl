@@ -55,3 +55,14 @@ error-invalid_skill = Uzito wa ujuzi lazima uwe kati ya 1 na 100.
 
 error-internal_error = Hitilafu imetokea upande wetu. Tafadhali jaribu tena baadaye.
 error-service_unavailable = Huduma haipatikani kwa muda. Tafadhali jaribu tena baadaye.
+
+## Njia za ujumbe na webhooks
+
+error-invalid_channel_config = Mipangilio ya njia hii si sahihi kwa mtoa huduma wake.
+error-invalid_ussd = Ombi hili la USSD si sahihi.
+error-invalid_webhook = Maudhui ya webhook si yale ambayo mtoa huduma hutuma.
+error-missing_signature = Webhook haina sahihi.
+error-malformed_signature = Sahihi ya webhook imeharibika.
+error-bad_signature = Sahihi ya webhook hailingani.
+error-body_hash_mismatch = Maudhui ya webhook hayalingani na alama yake iliyosainiwa.
+error-messaging_disabled = Njia za ujumbe hazijawashwa kwenye seva hii.

@@ -5,10 +5,12 @@
 
 mod auth;
 mod error;
+pub mod messaging;
 mod queue;
 
 pub use auth::{AuthConfig, LoginLimiter, NewLogin, Principal, TokenPair, hash_password};
 pub use error::AppError;
+pub use messaging::{ChannelCipher, Hook, Messaging, NewChannelRequest, NotifySettings};
 pub use queue::{QueueOverview, TicketView};
 
 use chrono::{DateTime, Utc};

@@ -38,6 +38,12 @@ pub struct Config {
     pub log_filter: String,
     /// Serve Prometheus metrics at `/metrics` (`SQ_METRICS`).
     pub metrics: bool,
+    /// Key material for channel credentials at rest (`SQ_CHANNEL_KEY`). Unset: generated
+    /// once into `<data_dir>/channel.key`. Every node sharing a database needs the same.
+    pub channel_key: Option<String>,
+    /// The public base URL providers call, e.g. `https://queue.example.com`
+    /// (`SQ_PUBLIC_URL`): webhook signatures cover the URL as the provider saw it.
+    pub public_url: Option<String>,
 }
 
 impl std::fmt::Debug for Config {
@@ -62,6 +68,11 @@ impl std::fmt::Debug for Config {
             .field("log_json", &self.log_json)
             .field("log_filter", &self.log_filter)
             .field("metrics", &self.metrics)
+            .field(
+                "channel_key",
+                &self.channel_key.as_ref().map(|_| "<redacted>"),
+            )
+            .field("public_url", &self.public_url)
             .finish()
     }
 }
@@ -79,6 +90,8 @@ impl Default for Config {
             log_json: false,
             log_filter: "info".into(),
             metrics: true,
+            channel_key: None,
+            public_url: None,
         }
     }
 }
@@ -158,6 +171,18 @@ pub const CONFIG_TABLE: &[(&str, &str, &str, &str)] = &[
         "true",
         "serve Prometheus metrics at /metrics",
     ),
+    (
+        "channel_key",
+        "SQ_CHANNEL_KEY",
+        "(generated into data_dir/channel.key)",
+        "key for channel credentials at rest; the same on every node of a database",
+    ),
+    (
+        "public_url",
+        "SQ_PUBLIC_URL",
+        "(unset: scheme and host of each request)",
+        "base URL providers call; webhook signatures cover it (set it behind a proxy)",
+    ),
 ];
 
 impl Config {
@@ -212,6 +237,12 @@ impl Config {
         }
         if let Some(v) = get("SQ_LOG").or_else(|| get("RUST_LOG")) {
             self.log_filter = v;
+        }
+        if let Some(v) = get("SQ_CHANNEL_KEY") {
+            self.channel_key = Some(v);
+        }
+        if let Some(v) = get("SQ_PUBLIC_URL") {
+            self.public_url = Some(v);
         }
         if let Some(v) = get("SQ_METRICS") {
             self.metrics = parse_bool("SQ_METRICS", &v)?;

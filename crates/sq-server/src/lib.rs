@@ -7,18 +7,19 @@
 //! the black-box tests start exactly what `smartqueue serve` starts.
 
 mod config;
+pub mod demo;
 pub mod flows_cmd;
 mod secret;
 mod seed;
 mod telemetry;
 
 pub use config::{Backend, CONFIG_TABLE, Config, DEFAULT_CONFIG_FILE, redact_url};
-pub use secret::{JWT_SECRET_FILE, jwt_secret};
+pub use secret::{CHANNEL_KEY_FILE, JWT_SECRET_FILE, channel_key, jwt_secret};
 pub use seed::{DEMO_TENANT, DemoSeed, SeedOutcome, generate_password, seed_demo};
 pub use telemetry::{init_tracing, metrics_handle, shutdown_signal};
 
 use anyhow::Context;
-use sq_app::{App, AuthConfig, Principal, SystemClock};
+use sq_app::{App, AuthConfig, ChannelCipher, Messaging, NotifySettings, Principal, SystemClock};
 use sq_domain::audit::BrokenLink;
 use sq_store::Store;
 use sq_web::WebState;
@@ -96,7 +97,11 @@ impl Application {
         } else {
             None
         };
-        let state = WebState { app, metrics };
+        let cipher = ChannelCipher::from_secret(&channel_key(&config)?);
+        let messaging = Messaging::new(app.clone(), cipher, NotifySettings::default())
+            .context("starting the messaging pipeline")?;
+        let state =
+            WebState::new(app, metrics).with_messaging(messaging, config.public_url.clone());
         Ok(Self {
             listener,
             addr,
@@ -130,6 +135,14 @@ impl Application {
         &self.state.app
     }
 
+    /// The channels pipeline (webhooks, outbox, notifications).
+    pub fn messaging(&self) -> &Messaging {
+        self.state
+            .messaging
+            .as_ref()
+            .expect("Application always builds the messaging pipeline")
+    }
+
     pub fn config(&self) -> &Config {
         &self.config
     }
@@ -151,8 +164,26 @@ impl Application {
                 }
             })
         });
+        // One shutdown signal for the HTTP server and the messaging workers.
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            shutdown.await;
+            let _ = stop_tx.send(true);
+        });
+        let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|s| *s).await;
+        };
+        let messaging = self.messaging().clone();
+        let recovery = messaging.clone();
+        tokio::spawn(async move {
+            if let Err(e) = recovery.recover().await {
+                tracing::error!(error = %e, "answering inbound messages left from before a restart");
+            }
+        });
+        let workers = tokio::spawn(messaging.run(stopped(stop_rx.clone())));
         let router = sq_web::router(self.state);
-        let served = sq_web::serve(self.listener, router, shutdown).await;
+        let served = sq_web::serve(self.listener, router, stopped(stop_rx)).await;
+        let _ = workers.await;
         if let Some(u) = upkeep {
             u.abort();
         }

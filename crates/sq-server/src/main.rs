@@ -2,6 +2,7 @@
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
+use sq_server::demo::{Simulators, wire_demo_channels};
 use sq_server::{
     Application, AuditReport, CONFIG_TABLE, Config, SeedOutcome, init_tracing, open_app,
     redact_url, seed_demo, shutdown_signal, verify_audit,
@@ -83,6 +84,19 @@ struct ServeArgs {
     /// Password for every demo login (with --demo) [default: generated and printed]
     #[arg(long, value_name = "P", requires = "demo")]
     admin_password: Option<String>,
+    /// Where the demo's provider simulators listen (with --demo) [default: port 8025, or a
+    /// free port when --listen has port 0]
+    #[arg(long, value_name = "ADDR", requires = "demo")]
+    sim_listen: Option<SocketAddr>,
+    /// The demo channels' shared secret: WhatsApp app secret, Twilio auth token, Telegram
+    /// secret token (with --demo)
+    #[arg(
+        long,
+        value_name = "S",
+        requires = "demo",
+        default_value = "demo-secret"
+    )]
+    demo_secret: String,
 }
 
 #[derive(Debug, Args)]
@@ -215,19 +229,49 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 async fn serve(config: Config, a: ServeArgs) -> anyhow::Result<ExitCode> {
     let application = Application::build(config).await?;
     let base = application.base_url();
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
     if a.demo {
-        match seed_demo(application.app(), a.admin_password).await? {
-            SeedOutcome::Seeded(s) => print!("{}", s.summary(Some(&base))),
-            SeedOutcome::AlreadyPresent(t) => println!(
-                "The demo tenant '{}' exists already (logins unchanged). API: {base}/api/v1/health",
-                t.slug
-            ),
-        }
+        let tenant = match seed_demo(application.app(), a.admin_password).await? {
+            SeedOutcome::Seeded(s) => {
+                print!("{}", s.summary(Some(&base)));
+                s.tenant
+            }
+            SeedOutcome::AlreadyPresent(t) => {
+                println!(
+                    "The demo tenant '{}' exists already (logins unchanged). API: {base}/api/v1/health",
+                    t.slug
+                );
+                t
+            }
+        };
+        // The simulators follow the server's port choice: fixed by default, free with port 0.
+        let sim_listen = a.sim_listen.unwrap_or_else(|| {
+            let mut l = application.config().listen;
+            if l.port() != 0 {
+                l.set_port(8025);
+            }
+            l
+        });
+        let sims = Simulators::bind(sim_listen, &base, &a.demo_secret).await?;
+        let sim_base = sims.base_url();
+        wire_demo_channels(application.messaging(), &tenant, &sim_base, &a.demo_secret).await?;
+        println!("Phones (simulated WhatsApp, SMS, USSD, Telegram): {sim_base}/sim/");
+        println!(
+            "  USSD from a terminal: cargo run -p sq-sim -- ussd --url {base}/hooks/demo-at-ussd --dial '*384*1#'"
+        );
+        tokio::spawn(sims.run(stopped(stop_rx.clone())));
     }
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop_tx.send(true);
+    });
     // On stdout, so scripts (and the CLI tests) can read the address when --listen has port 0.
     println!("Listening on {base}");
     tracing::info!(address = %application.local_addr(), "listening");
-    application.run_until_stopped(shutdown_signal()).await?;
+    application.run_until_stopped(stopped(stop_rx)).await?;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
 }

@@ -32,6 +32,21 @@ pub fn jwt_secret(config: &Config) -> anyhow::Result<Vec<u8>> {
     load_or_create(&config.data_dir.join(JWT_SECRET_FILE))
 }
 
+/// File name of the generated channel-credentials key inside the data directory.
+pub const CHANNEL_KEY_FILE: &str = "channel.key";
+
+/// Key material for channel credentials: `channel_key` from the configuration, else
+/// `<data_dir>/channel.key`, created like the JWT secret.
+pub fn channel_key(config: &Config) -> anyhow::Result<Vec<u8>> {
+    if let Some(s) = &config.channel_key {
+        if s.len() < 32 {
+            bail!("the channel key must be at least 32 bytes long");
+        }
+        return Ok(s.as_bytes().to_vec());
+    }
+    load_or_create(&config.data_dir.join(CHANNEL_KEY_FILE))
+}
+
 fn load_or_create(path: &Path) -> anyhow::Result<Vec<u8>> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
@@ -51,7 +66,7 @@ fn load_or_create(path: &Path) -> anyhow::Result<Vec<u8>> {
             f.write_all(fresh.as_bytes())
                 .and_then(|_| f.sync_all())
                 .with_context(|| format!("writing {}", path.display()))?;
-            tracing::info!(path = %path.display(), "generated a new JWT secret");
+            tracing::info!(path = %path.display(), "generated a new secret");
             Ok(fresh.into_bytes())
         }
         // Already there (or created by a concurrent start): use it.

@@ -90,6 +90,7 @@
 //!   it waits for nothing else: no lock cycle goes through it.
 
 mod lanes;
+mod messaging;
 mod rows;
 
 use async_trait::async_trait;
@@ -298,6 +299,7 @@ pub(crate) fn db(e: sqlx::Error) -> StoreError {
                 Some("contacts_tenant_phone_key") => "contact",
                 Some("agent_skills_pkey") => "skill",
                 Some("refresh_tokens_pkey") => "refresh_token",
+                Some("channels_pkey") => "channel",
                 _ => "row",
             });
         }

@@ -34,14 +34,14 @@ macro_rules! event_cols {
     };
 }
 
-fn get<'r, T>(r: &'r PgRow, col: &str) -> Result<T>
+pub(crate) fn get<'r, T>(r: &'r PgRow, col: &str) -> Result<T>
 where
     T: sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
 {
     r.try_get(col).map_err(db)
 }
 
-fn parse<T>(r: &PgRow, col: &str) -> Result<T>
+pub(crate) fn parse<T>(r: &PgRow, col: &str) -> Result<T>
 where
     T: FromStr,
     T::Err: Display,
@@ -64,11 +64,11 @@ where
     .transpose()
 }
 
-fn id<T: From<uuid::Uuid>>(r: &PgRow, col: &str) -> Result<T> {
+pub(crate) fn id<T: From<uuid::Uuid>>(r: &PgRow, col: &str) -> Result<T> {
     Ok(get::<uuid::Uuid>(r, col)?.into())
 }
 
-fn id_opt<T: From<uuid::Uuid>>(r: &PgRow, col: &str) -> Result<Option<T>> {
+pub(crate) fn id_opt<T: From<uuid::Uuid>>(r: &PgRow, col: &str) -> Result<Option<T>> {
     Ok(get::<Option<uuid::Uuid>>(r, col)?.map(Into::into))
 }
 

@@ -15,15 +15,21 @@ const TENANT_TABLES: &[(&str, bool)] = &[
     ("api_keys", false),
     ("audit_heads", false),
     ("audit_log", true),
+    ("channels", false),
     ("contact_consents", false),
     ("contacts", false),
+    ("conversations", false),
     ("counters", false),
+    ("inbound_messages", false),
+    ("notify_cursors", false),
+    ("outbound_messages", false),
     ("queue_day_counters", false),
     ("queue_waiting", false),
     ("queues", false),
     ("services", false),
     ("sites", false),
     ("ticket_events", true),
+    ("ticket_origins", false),
     ("tickets", false),
     ("users", false),
 ];
@@ -80,10 +86,97 @@ async fn count_for(admin: &mut PgConnection, table: &str, tenant: Uuid) -> i64 {
     .unwrap()
 }
 
-/// Two seeded tenants, plus the one table the store has no writer for yet.
+/// What [`seed_messaging`] wrote for one tenant.
+struct Messaging {
+    channel: String,
+    address: String,
+    outbound: Uuid,
+}
+
+/// A channel with one answered inbound message (conversation, reply, ticket origin) and a
+/// moved notification cursor: a row in every messaging table.
+async fn seed_messaging(store: &dyn sq_store::Store, s: &Seeded) -> Messaging {
+    use sq_store::*;
+    let t = s.tenant.id;
+    let channel = format!("ch-{}", s.tenant.slug.as_str());
+    let address = "+254712000009".to_owned();
+    store
+        .create_channel(
+            t,
+            NewChannel {
+                id: channel.clone(),
+                provider: "twilio".into(),
+                kind: sq_domain::Channel::Sms,
+                name: "SMS".into(),
+                site_id: Some(s.site.id),
+                config_enc: vec![7, 7],
+            },
+            &ctx(at(8, 1)),
+        )
+        .await
+        .unwrap();
+    let Accepted::New(m) = store
+        .accept_inbound(
+            t,
+            NewInbound {
+                channel_id: channel.clone(),
+                provider_message_id: "m1".into(),
+                address: address.clone(),
+                phone: Some(address.parse().unwrap()),
+                profile_name: None,
+                payload: serde_json::json!({"text": "hi"}),
+                received_at: at(8, 2),
+            },
+        )
+        .await
+        .unwrap()
+    else {
+        panic!("first delivery is new");
+    };
+    let out = store
+        .commit_turn(
+            t,
+            TurnCommit {
+                channel_id: channel.clone(),
+                address: address.clone(),
+                inbound_seq: Some(m.seq),
+                session: None,
+                locale: None,
+                opted_out: false,
+                outbound: vec![NewOutbound {
+                    channel_id: channel.clone(),
+                    address: address.clone(),
+                    contact_id: Some(m.contact_id),
+                    class: OutboundClass::Reply,
+                    body: serde_json::json!({"text": "ok"}),
+                    idempotency_key: "r1".into(),
+                    not_before: at(8, 3),
+                }],
+                origin: Some(s.ticket.id),
+                at: at(8, 3),
+            },
+        )
+        .await
+        .unwrap();
+    store
+        .advance_notifications(t, 0, 1, vec![], at(8, 4))
+        .await
+        .unwrap();
+    Messaging {
+        channel,
+        address,
+        outbound: out[0].id,
+    }
+}
+
+/// Two seeded tenants, with messaging rows, plus the one table the store has no writer for
+/// yet.
 async fn two_tenants(db: &TestDb) -> (Seeded, Seeded) {
     let a = seed(db.store.as_ref(), "alpha").await;
     let b = seed(db.store.as_ref(), "beta").await;
+    for s in [&a, &b] {
+        seed_messaging(db.store.as_ref(), s).await;
+    }
     let mut admin = db.admin().await;
     for s in [&a, &b] {
         sqlx::query(
@@ -309,6 +402,107 @@ async fn one_tenant_cannot_read_or_change_anothers_rows() {
     }
 }
 
+/// The messaging tables by the keys a bug would use (a channel id from a webhook path, an
+/// outbound id, a conversation's channel and address): with tenant A set, B's rows are
+/// neither found nor changed, and B's channel resolves only through the definer function.
+#[tokio::test]
+async fn one_tenant_cannot_read_or_update_anothers_messaging_rows() {
+    let Some(db) = TestDb::new().await else {
+        return;
+    };
+    let a = seed(db.store.as_ref(), "alpha").await;
+    let b = seed(db.store.as_ref(), "beta").await;
+    seed_messaging(db.store.as_ref(), &a).await;
+    let mb = seed_messaging(db.store.as_ref(), &b).await;
+    let (ta, tb) = (a.tenant.id.0, b.tenant.id.0);
+    let mut app = app_connection(&db).await;
+    let mut tx = begin_as(&mut app, ta).await;
+
+    let seen: i64 = sqlx::query_scalar("SELECT count(*) FROM channels WHERE id = $1")
+        .bind(&mb.channel)
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(seen, 0, "channels: B's channel is not visible");
+    let seen: i64 = sqlx::query_scalar("SELECT count(*) FROM outbound_messages WHERE id = $1")
+        .bind(mb.outbound)
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(seen, 0, "outbound_messages: B's message is not visible");
+    let seen: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM conversations WHERE channel_id = $1 AND address = $2",
+    )
+    .bind(&mb.channel)
+    .bind(&mb.address)
+    .fetch_one(&mut *tx)
+    .await
+    .unwrap();
+    assert_eq!(seen, 0, "conversations: B's conversation is not visible");
+
+    for (what, stmt, key) in [
+        (
+            "channels",
+            "UPDATE channels SET name = 'hijacked', config_enc = '\\x00' WHERE id = $1",
+            mb.channel.clone(),
+        ),
+        (
+            "outbound_messages",
+            "UPDATE outbound_messages SET status = 'failed', address = '+1000' \
+             WHERE id::text = $1",
+            mb.outbound.to_string(),
+        ),
+        (
+            "conversations",
+            "UPDATE conversations SET opted_out = true, session = '{}' WHERE channel_id = $1",
+            mb.channel.clone(),
+        ),
+    ] {
+        let r = sqlx::query(sql(stmt.to_owned()))
+            .bind(&key)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        assert_eq!(r.rows_affected(), 0, "{what}: B's row is not updated");
+    }
+    // The cross-tenant lookup is the definer's alone.
+    let owner: Uuid = sqlx::query_scalar("SELECT tenant_id FROM sq_channel_by_id($1)")
+        .bind(&mb.channel)
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(owner, tb);
+    tx.commit().await.unwrap();
+
+    // B's rows, as the owner sees them: untouched.
+    let mut admin = db.admin().await;
+    let name: String = sqlx::query_scalar("SELECT name FROM channels WHERE id = $1")
+        .bind(&mb.channel)
+        .fetch_one(&mut admin)
+        .await
+        .unwrap();
+    assert_eq!(name, "SMS");
+    let (status, address): (String, String) =
+        sqlx::query_as("SELECT status, address FROM outbound_messages WHERE id = $1")
+            .bind(mb.outbound)
+            .fetch_one(&mut admin)
+            .await
+            .unwrap();
+    assert_eq!(
+        (status.as_str(), address.as_str()),
+        ("queued", mb.address.as_str())
+    );
+    let (opted_out, session): (bool, Option<serde_json::Value>) = sqlx::query_as(
+        "SELECT opted_out, session FROM conversations WHERE channel_id = $1 AND address = $2",
+    )
+    .bind(&mb.channel)
+    .bind(&mb.address)
+    .fetch_one(&mut admin)
+    .await
+    .unwrap();
+    assert_eq!((opted_out, session), (false, None));
+}
+
 #[tokio::test]
 async fn nothing_tenant_owned_is_visible_without_a_tenant() {
     let Some(db) = TestDb::new().await else {
@@ -392,7 +586,7 @@ async fn definer_functions_find_rows_across_tenants_and_return_only_what_is_need
     .fetch_all(&mut app)
     .await
     .unwrap();
-    assert_eq!(funcs.len(), 6);
+    assert_eq!(funcs.len(), 7);
     for (f, secdef, config) in funcs {
         assert!(secdef, "{f} is SECURITY DEFINER");
         assert!(
@@ -483,6 +677,17 @@ async fn works_with_a_non_superuser_owner() {
         let log = store.audit_log(s.tenant.id).await.unwrap();
         assert_eq!(sq_domain::audit::verify(&log), Ok(9));
     }
+    // The webhook lookup needs the owner-only policy on channels as well.
+    let m = seed_messaging(&store, &a).await;
+    let found = store
+        .channel(&m.channel)
+        .await
+        .unwrap()
+        .expect("channel lookup");
+    assert_eq!(
+        (found.tenant_id, found.config_enc),
+        (a.tenant.id, vec![7, 7])
+    );
 
     // FORCE binds the owner as well: connected directly, without a tenant, it sees no
     // tenant-owned row except through the narrow lookup policies (users, API keys).
@@ -495,6 +700,7 @@ async fn works_with_a_non_superuser_owner() {
         let expected = match table {
             "users" => 3,
             "api_keys" => 2,
+            "channels" => 1,
             _ => 0,
         };
         assert_eq!(n, expected, "{table} as the owner");

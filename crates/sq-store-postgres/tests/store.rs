@@ -966,3 +966,121 @@ async fn feed_readers_never_miss_a_late_commit() {
 fn _store_is_object_safe(s: PostgresStore) -> Arc<dyn Store> {
     Arc::new(s)
 }
+
+/// Several processes (stores with their own pools and lanes) on one database: a duplicate
+/// delivery is accepted once, an outbox row is claimed by one sender, and the notification
+/// cursor moves once from a given position.
+#[tokio::test]
+async fn messaging_is_safe_across_processes() {
+    let Some(db) = TestDb::new().await else {
+        return;
+    };
+    let s = seed(db.store.as_ref(), "alpha").await;
+    let t = s.tenant.id;
+    let mut stores = vec![db.store.clone()];
+    for _ in 0..3 {
+        stores.push(Arc::new(PostgresStore::connect(&db.url).await.unwrap()));
+    }
+    let ch = "ch-procs".to_owned();
+    db.store
+        .create_channel(
+            t,
+            NewChannel {
+                id: ch.clone(),
+                provider: "twilio".into(),
+                kind: Channel::Sms,
+                name: "SMS".into(),
+                site_id: None,
+                config_enc: vec![1],
+            },
+            &ctx(at(8, 1)),
+        )
+        .await
+        .unwrap();
+
+    let phone = "+254712000003";
+    let mut tasks = Vec::new();
+    for (i, store) in stores.iter().cycle().take(16).enumerate() {
+        let (store, ch) = (store.clone(), ch.clone());
+        tasks.push(tokio::spawn(async move {
+            store
+                .accept_inbound(
+                    t,
+                    NewInbound {
+                        channel_id: ch,
+                        provider_message_id: "dup".into(),
+                        address: phone.into(),
+                        phone: Some(phone.parse().unwrap()),
+                        profile_name: None,
+                        payload: serde_json::json!({ "try": i }),
+                        received_at: at(9, 0) + Duration::seconds(i as i64),
+                    },
+                )
+                .await
+                .unwrap()
+        }));
+    }
+    let mut new = Vec::new();
+    for task in tasks {
+        if let Accepted::New(m) = task.await.unwrap() {
+            new.push(m);
+        }
+    }
+    assert_eq!(new.len(), 1, "one delivery is new, the rest are duplicates");
+    let conv = db.store.conversation(t, &ch, phone).await.unwrap().unwrap();
+    assert_eq!(conv.contact_id, new[0].contact_id);
+    assert_eq!(conv.last_inbound_at, Some(new[0].received_at));
+    assert_eq!(db.store.pending_inbound(t, 100).await.unwrap().len(), 1);
+
+    let rows = (0..40)
+        .map(|i| NewOutbound {
+            channel_id: ch.clone(),
+            address: phone.into(),
+            contact_id: None,
+            class: if i % 2 == 0 {
+                OutboundClass::Reply
+            } else {
+                OutboundClass::Notification
+            },
+            body: serde_json::json!({ "n": i }),
+            idempotency_key: format!("k{i}"),
+            not_before: at(9, 0),
+        })
+        .collect();
+    db.store.enqueue_outbound(t, rows, at(9, 0)).await.unwrap();
+    let mut tasks = Vec::new();
+    for store in stores.iter().cycle().take(8) {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            store
+                .claim_outbound(t, at(9, 1), at(9, 30), 7)
+                .await
+                .unwrap()
+        }));
+    }
+    let mut claimed = Vec::new();
+    for task in tasks {
+        claimed.extend(task.await.unwrap().into_iter().map(|o| o.id));
+    }
+    let unique: BTreeSet<_> = claimed.iter().copied().collect();
+    assert_eq!(unique.len(), claimed.len(), "no row is claimed twice");
+    assert_eq!(claimed.len(), 40);
+
+    let mut tasks = Vec::new();
+    for store in &stores {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            store.advance_notifications(t, 0, 5, vec![], at(9, 2)).await
+        }));
+    }
+    let mut moved = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(_) => moved += 1,
+            Err(StoreError::Conflict("notify_cursor")) => {}
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!(moved, 1);
+    assert_eq!(db.store.notify_cursor(t).await.unwrap(), 5);
+}

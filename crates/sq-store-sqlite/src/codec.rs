@@ -156,6 +156,8 @@ fn conflict_name(msg: &str) -> &'static str {
         ("contacts.tenant_id, contacts.phone", "contact"),
         ("agent_skills.", "skill"),
         ("tickets.queue_id", "ticket_number"),
+        ("channels.id", "channel"),
+        ("notify_cursors.", "notify_cursor"),
     ];
     RULES
         .iter()

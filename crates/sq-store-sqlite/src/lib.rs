@@ -29,6 +29,7 @@
 //! on every execution (write `(SELECT ?)` there instead).
 
 mod codec;
+mod messaging;
 mod writer;
 
 use async_trait::async_trait;

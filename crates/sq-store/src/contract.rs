@@ -88,6 +88,8 @@ macro_rules! contract_tests {
             audit_chain,
             concurrent_call_next_follows_policy,
             concurrent_issue_has_no_gaps,
+            messaging_inbox_outbox,
+            messaging_isolation,
         );
     };
     (@each $factory:path; $($name:ident),* $(,)?) => {$(
@@ -126,6 +128,8 @@ pub const TESTS: &[&str] = &[
     "audit_chain",
     "concurrent_call_next_follows_policy",
     "concurrent_issue_has_no_gaps",
+    "messaging_inbox_outbox",
+    "messaging_isolation",
 ];
 
 // ---- fixtures -------------------------------------------------------------------------
@@ -2210,4 +2214,519 @@ pub async fn concurrent_issue_has_no_gaps(store: Arc<dyn Store>) {
             .ahead_in_class,
         0
     );
+}
+
+// ---- messaging --------------------------------------------------------------------------
+
+fn new_channel(id: &str) -> NewChannel {
+    NewChannel {
+        id: id.to_owned(),
+        provider: "africastalking_sms".into(),
+        kind: Channel::Sms,
+        name: "SMS".into(),
+        site_id: None,
+        config_enc: vec![1, 2, 3, 0, 255],
+    }
+}
+
+fn inbound(
+    channel: &str,
+    pmid: &str,
+    phone: Option<&str>,
+    address: &str,
+    at: DateTime<Utc>,
+) -> NewInbound {
+    NewInbound {
+        channel_id: channel.to_owned(),
+        provider_message_id: pmid.to_owned(),
+        address: address.to_owned(),
+        phone: phone.map(|p| p.parse().unwrap()),
+        profile_name: Some("Amina".into()),
+        payload: serde_json::json!({"text": pmid}),
+        received_at: at,
+    }
+}
+
+fn outbound(
+    channel: &str,
+    address: &str,
+    class: OutboundClass,
+    key: &str,
+    due: DateTime<Utc>,
+) -> NewOutbound {
+    NewOutbound {
+        channel_id: channel.to_owned(),
+        address: address.to_owned(),
+        contact_id: None,
+        class,
+        body: serde_json::json!({"to": address, "text": key}),
+        idempotency_key: key.to_owned(),
+        not_before: due,
+    }
+}
+
+/// The inbox dedupes and resolves contacts across channels by phone; a turn's commit is
+/// atomic; the outbox is idempotent, claims replies first under a lease, and statuses only
+/// move forward; the notification cursor moves only from where the caller saw it.
+pub async fn messaging_inbox_outbox(store: Arc<dyn Store>) {
+    let s = &*store;
+    let w = world(s, "msg").await;
+    let t = w.tenant.id;
+    let sms = format!("ch-sms-{}", suffix());
+    let wa = format!("ch-wa-{}", suffix());
+    let created = s
+        .create_channel(t, new_channel(&sms), &ctx(secs(1)))
+        .await
+        .unwrap();
+    assert_eq!(created.config_enc, vec![1, 2, 3, 0, 255]);
+    let again = s.create_channel(t, new_channel(&sms), &ctx(secs(1))).await;
+    assert!(
+        matches!(again, Err(StoreError::Conflict("channel"))),
+        "{again:?}"
+    );
+    s.create_channel(
+        t,
+        NewChannel {
+            kind: Channel::Whatsapp,
+            provider: "whatsapp_cloud".into(),
+            ..new_channel(&wa)
+        },
+        &ctx(secs(1)),
+    )
+    .await
+    .unwrap();
+    assert_eq!(s.channel(&sms).await.unwrap().unwrap(), created);
+    let updated = s
+        .update_channel(t, &sms, "SMS 2".into(), vec![9, 9], &ctx(secs(2)))
+        .await
+        .unwrap();
+    assert_eq!(
+        (updated.name.as_str(), updated.config_enc.as_slice()),
+        ("SMS 2", &[9u8, 9][..])
+    );
+    assert_eq!(s.channel(&sms).await.unwrap().unwrap(), updated);
+    assert!(s.channel("nope").await.unwrap().is_none());
+    assert_eq!(s.channels(t).await.unwrap().len(), 2);
+    // The audit row names the channel but holds no configuration.
+    let log = s.audit_log(t).await.unwrap();
+    let row = log
+        .iter()
+        .find(|r| r.entry.action == "channel.create")
+        .unwrap();
+    assert!(
+        !row.entry
+            .after
+            .as_ref()
+            .unwrap()
+            .to_string()
+            .contains("config")
+    );
+
+    // Dedupe, and one contact for one phone number across two channels.
+    let phone = "+254712000001";
+    let Accepted::New(first) = s
+        .accept_inbound(t, inbound(&sms, "m1", Some(phone), phone, secs(10)))
+        .await
+        .unwrap()
+    else {
+        panic!("first delivery is new");
+    };
+    assert_eq!(
+        s.accept_inbound(t, inbound(&sms, "m1", Some(phone), phone, secs(11)))
+            .await
+            .unwrap(),
+        Accepted::Duplicate
+    );
+    let Accepted::New(second) = s
+        .accept_inbound(t, inbound(&wa, "m1", Some(phone), phone, secs(12)))
+        .await
+        .unwrap()
+    else {
+        panic!("same id on another channel is new");
+    };
+    assert_eq!(first.contact_id, second.contact_id);
+    assert!(second.seq > first.seq);
+    assert_eq!(first.payload, serde_json::json!({"text": "m1"}));
+    // A Telegram chat has no phone: its contact is found by the address next time.
+    let Accepted::New(tg1) = s
+        .accept_inbound(t, inbound(&wa, "t1", None, "777", secs(13)))
+        .await
+        .unwrap()
+    else {
+        panic!()
+    };
+    let Accepted::New(tg2) = s
+        .accept_inbound(t, inbound(&wa, "t2", None, "777", secs(14)))
+        .await
+        .unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(tg1.contact_id, tg2.contact_id);
+    assert_ne!(tg1.contact_id, first.contact_id);
+    let pending = s.pending_inbound(t, 10).await.unwrap();
+    assert_eq!(
+        pending.iter().map(|p| p.seq).collect::<Vec<_>>(),
+        vec![first.seq, second.seq, tg1.seq, tg2.seq]
+    );
+
+    let conv = s.conversation(t, &sms, phone).await.unwrap().unwrap();
+    assert_eq!(conv.contact_id, first.contact_id);
+    assert_eq!(conv.session, None);
+    assert!(!conv.opted_out);
+    // The duplicate delivery did not count as a new message.
+    assert_eq!(conv.last_inbound_at, Some(truncate_micros(secs(10))));
+
+    // A turn: session, replies (one key twice → one row), origin, inbound done.
+    let ticket = issue(s, t, w.service.id, secs(15)).await;
+    let session = serde_json::json!({"flow": "join-queue", "step": "x"});
+    let rows = s
+        .commit_turn(
+            t,
+            TurnCommit {
+                channel_id: sms.clone(),
+                address: phone.into(),
+                inbound_seq: Some(first.seq),
+                session: Some(session.clone()),
+                locale: Some("sw".into()),
+                opted_out: false,
+                outbound: vec![
+                    outbound(&sms, phone, OutboundClass::Reply, "r1", secs(16)),
+                    outbound(&sms, phone, OutboundClass::Reply, "r1", secs(16)),
+                ],
+                origin: Some(ticket.id),
+                at: secs(16),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].status, OutboundStatus::Queued);
+    assert_eq!(rows[0].attempts, 0);
+    let conv = s.conversation(t, &sms, phone).await.unwrap().unwrap();
+    assert_eq!(conv.session, Some(session));
+    assert_eq!(conv.locale.as_deref(), Some("sw"));
+    let pending = s.pending_inbound(t, 10).await.unwrap();
+    assert!(!pending.iter().any(|p| p.seq == first.seq));
+    let origin = s.ticket_origin(t, ticket.id).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            origin.channel_id.as_str(),
+            origin.address.as_str(),
+            origin.locale.as_deref()
+        ),
+        (sms.as_str(), phone, Some("sw"))
+    );
+    assert_eq!(origin.contact_id, Some(first.contact_id));
+    // The contact's open tickets, found from any of its conversations; not once closed.
+    let open = s.open_tickets_of(t, first.contact_id).await.unwrap();
+    assert_eq!(
+        open.iter().map(|t| t.id).collect::<Vec<_>>(),
+        vec![ticket.id]
+    );
+    assert!(
+        s.open_tickets_of(t, tg1.contact_id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    act(s, t, ticket.id, TicketAction::Cancel, secs(16))
+        .await
+        .unwrap();
+    assert!(
+        s.open_tickets_of(t, first.contact_id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // A turn for an address that never wrote is refused and writes nothing.
+    let stray = s
+        .commit_turn(
+            t,
+            TurnCommit {
+                channel_id: sms.clone(),
+                address: "+254799999999".into(),
+                inbound_seq: None,
+                session: None,
+                locale: None,
+                opted_out: false,
+                outbound: vec![outbound(
+                    &sms,
+                    "+254799999999",
+                    OutboundClass::Reply,
+                    "stray",
+                    secs(16),
+                )],
+                origin: None,
+                at: secs(16),
+            },
+        )
+        .await;
+    assert!(
+        matches!(stray, Err(StoreError::NotFound("conversation"))),
+        "{stray:?}"
+    );
+    assert!(
+        !s.outbound(t, 100)
+            .await
+            .unwrap()
+            .iter()
+            .any(|o| o.idempotency_key == "stray")
+    );
+
+    // Replies before notifications; not before their time; the lease hides claimed rows.
+    s.enqueue_outbound(
+        t,
+        vec![
+            outbound(&sms, phone, OutboundClass::Notification, "n1", secs(5)),
+            outbound(&sms, phone, OutboundClass::Notification, "later", secs(100)),
+            outbound(&sms, phone, OutboundClass::Notification, "r1", secs(5)),
+        ],
+        secs(17),
+    )
+    .await
+    .unwrap();
+    let claimed = s.claim_outbound(t, secs(20), secs(50), 10).await.unwrap();
+    assert_eq!(
+        claimed
+            .iter()
+            .map(|o| o.idempotency_key.as_str())
+            .collect::<Vec<_>>(),
+        vec!["r1", "n1"]
+    );
+    assert!(claimed.iter().all(|o| o.attempts == 1));
+    assert!(
+        s.claim_outbound(t, secs(21), secs(50), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let (r1, n1) = (&claimed[0], &claimed[1]);
+    // Retry: back at its time; the lease is over at 50 anyway.
+    s.record_send(
+        t,
+        n1.id,
+        SendResult::Retry {
+            at: secs(30),
+            error: "429".into(),
+        },
+        secs(22),
+    )
+    .await
+    .unwrap();
+    let again = s.claim_outbound(t, secs(31), secs(60), 10).await.unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(
+        (
+            again[0].id,
+            again[0].attempts,
+            again[0].last_error.as_deref()
+        ),
+        (n1.id, 2, Some("429"))
+    );
+    s.record_send(
+        t,
+        n1.id,
+        SendResult::Failed {
+            error: "blocked".into(),
+        },
+        secs(32),
+    )
+    .await
+    .unwrap();
+    // A status that overtook the send's answer is kept.
+    s.record_send(
+        t,
+        r1.id,
+        SendResult::Sent {
+            provider_message_id: "P1".into(),
+        },
+        secs(33),
+    )
+    .await
+    .unwrap();
+    assert!(
+        s.record_delivery(t, &sms, "P1", OutboundStatus::Delivered, None, secs(34))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !s.record_delivery(t, &sms, "P1", OutboundStatus::Sent, None, secs(35))
+            .await
+            .unwrap()
+    );
+    assert!(
+        s.record_delivery(t, &sms, "P1", OutboundStatus::Read, None, secs(36))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !s.record_delivery(t, &wa, "P1", OutboundStatus::Failed, None, secs(36))
+            .await
+            .unwrap()
+    );
+    s.record_send(
+        t,
+        r1.id,
+        SendResult::Sent {
+            provider_message_id: "P1".into(),
+        },
+        secs(37),
+    )
+    .await
+    .unwrap();
+    let all = s.outbound(t, 100).await.unwrap();
+    let by = |k: &str| all.iter().find(|o| o.idempotency_key == k).unwrap().clone();
+    assert_eq!(
+        (by("r1").status, by("r1").provider_message_id.as_deref()),
+        (OutboundStatus::Read, Some("P1"))
+    );
+    assert_eq!(
+        (by("n1").status, by("n1").last_error.as_deref()),
+        (OutboundStatus::Failed, Some("blocked"))
+    );
+    assert_eq!(by("later").status, OutboundStatus::Queued);
+    assert!(
+        s.claim_outbound(t, secs(99), secs(200), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        s.claim_outbound(t, secs(100), secs(200), 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // The cursor: only from where the caller saw it.
+    assert_eq!(s.notify_cursor(t).await.unwrap(), 0);
+    let n = s
+        .advance_notifications(
+            t,
+            0,
+            7,
+            vec![outbound(
+                &sms,
+                phone,
+                OutboundClass::Notification,
+                "evt:7",
+                secs(40),
+            )],
+            secs(40),
+        )
+        .await
+        .unwrap();
+    assert_eq!(n.len(), 1);
+    assert_eq!(s.notify_cursor(t).await.unwrap(), 7);
+    let stale = s
+        .advance_notifications(
+            t,
+            0,
+            9,
+            vec![outbound(
+                &sms,
+                phone,
+                OutboundClass::Notification,
+                "evt:9",
+                secs(41),
+            )],
+            secs(41),
+        )
+        .await;
+    assert!(
+        matches!(stale, Err(StoreError::Conflict("notify_cursor"))),
+        "{stale:?}"
+    );
+    assert!(
+        !s.outbound(t, 100)
+            .await
+            .unwrap()
+            .iter()
+            .any(|o| o.idempotency_key == "evt:9")
+    );
+    assert_eq!(s.notify_cursor(t).await.unwrap(), 7);
+}
+
+/// Another tenant sees none of a tenant's channels, conversations, messages or origins
+/// (only the cross-tenant lookup by channel id, which a webhook needs, finds the channel).
+pub async fn messaging_isolation(store: Arc<dyn Store>) {
+    let s = &*store;
+    let a = world(s, "msga").await;
+    let b = world(s, "msgb").await;
+    let ch = format!("ch-{}", suffix());
+    s.create_channel(a.tenant.id, new_channel(&ch), &ctx(secs(1)))
+        .await
+        .unwrap();
+    let phone = "+254712000002";
+    let Accepted::New(m) = s
+        .accept_inbound(a.tenant.id, inbound(&ch, "x1", Some(phone), phone, secs(2)))
+        .await
+        .unwrap()
+    else {
+        panic!()
+    };
+    let ticket = issue(s, a.tenant.id, a.service.id, secs(3)).await;
+    s.commit_turn(
+        a.tenant.id,
+        TurnCommit {
+            channel_id: ch.clone(),
+            address: phone.into(),
+            inbound_seq: Some(m.seq),
+            session: None,
+            locale: None,
+            opted_out: false,
+            outbound: vec![outbound(&ch, phone, OutboundClass::Reply, "k", secs(3))],
+            origin: Some(ticket.id),
+            at: secs(3),
+        },
+    )
+    .await
+    .unwrap();
+    let tb = b.tenant.id;
+    assert_eq!(
+        s.channel(&ch).await.unwrap().unwrap().tenant_id,
+        a.tenant.id
+    );
+    assert!(s.channels(tb).await.unwrap().is_empty());
+    let theirs = s
+        .update_channel(tb, &ch, "x".into(), vec![1], &ctx(secs(5)))
+        .await;
+    assert!(
+        matches!(theirs, Err(StoreError::NotFound("channel"))),
+        "{theirs:?}"
+    );
+    assert_eq!(s.channel(&ch).await.unwrap().unwrap().name, "SMS");
+    assert!(s.conversation(tb, &ch, phone).await.unwrap().is_none());
+    assert!(s.pending_inbound(tb, 10).await.unwrap().is_empty());
+    assert!(s.outbound(tb, 10).await.unwrap().is_empty());
+    assert!(
+        s.claim_outbound(tb, secs(10), secs(20), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(s.ticket_origin(tb, ticket.id).await.unwrap().is_none());
+    // B cannot use A's channel for its own inbox or outbox.
+    assert!(
+        s.accept_inbound(tb, inbound(&ch, "x2", Some(phone), phone, secs(4)))
+            .await
+            .is_err()
+    );
+    assert!(
+        s.enqueue_outbound(
+            tb,
+            vec![outbound(&ch, phone, OutboundClass::Reply, "kb", secs(4))],
+            secs(4)
+        )
+        .await
+        .is_err()
+    );
+    assert!(
+        !s.record_delivery(tb, &ch, "any", OutboundStatus::Read, None, secs(5))
+            .await
+            .unwrap()
+    );
+    assert_eq!(s.outbound(a.tenant.id, 10).await.unwrap().len(), 1);
 }

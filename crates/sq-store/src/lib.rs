@@ -24,6 +24,9 @@ use std::fmt::Debug;
 pub mod contract;
 #[cfg(feature = "group")]
 pub mod group;
+mod messaging;
+
+pub use messaging::*;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -222,7 +225,7 @@ pub struct Transitioned {
 }
 
 #[async_trait]
-pub trait Store: Send + Sync + Debug + 'static {
+pub trait Store: MessageStore + Send + Sync + Debug + 'static {
     /// Round-trips to the database.
     async fn health(&self) -> Result<()>;
 

@@ -13,14 +13,15 @@ mod docs;
 pub mod dto;
 pub mod error;
 pub mod extract;
+mod hooks;
 mod observe;
 
 pub use api::ApiDoc;
 pub use error::{ApiError, ApiResult, ERROR_CODES};
 
 use axum::Router;
-use axum::routing::get;
-use sq_app::App;
+use axum::routing::{any, get};
+use sq_app::{App, Messaging};
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
@@ -44,11 +45,27 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct WebState {
     pub app: App,
     pub metrics: Option<MetricsRender>,
+    /// The channels pipeline; without it `/hooks/…` answers 404.
+    pub messaging: Option<Messaging>,
+    /// The base URL providers call (`https://queue.example.com`), for signature checks
+    /// behind a proxy; `None`: scheme and host of the request.
+    pub public_url: Option<String>,
 }
 
 impl WebState {
     pub fn new(app: App, metrics: Option<MetricsRender>) -> Self {
-        Self { app, metrics }
+        Self {
+            app,
+            metrics,
+            messaging: None,
+            public_url: None,
+        }
+    }
+
+    pub fn with_messaging(mut self, m: Messaging, public_url: Option<String>) -> Self {
+        self.messaging = Some(m);
+        self.public_url = public_url;
+        self
     }
 }
 
@@ -57,6 +74,7 @@ impl fmt::Debug for WebState {
         f.debug_struct("WebState")
             .field("app", &self.app)
             .field("metrics", &self.metrics.is_some())
+            .field("messaging", &self.messaging.is_some())
             .finish()
     }
 }
@@ -68,6 +86,8 @@ pub fn router(state: WebState) -> Router {
         .route("/api/v1/openapi.json", get(docs::openapi))
         .route("/api/docs", get(docs::page))
         .route("/metrics", get(observe::metrics))
+        .route("/hooks/{channel}", any(hooks::hook_root))
+        .route("/hooks/{channel}/{*rest}", any(hooks::hook_sub))
         .fallback(error::route_not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         // Innermost first. `localise` sits outside the limit and the timeout so their bare

@@ -5,6 +5,7 @@
 mod access;
 mod auth;
 mod catalogue;
+mod channels;
 mod system;
 mod tickets;
 
@@ -73,6 +74,11 @@ pub(crate) fn routes() -> Router<WebState> {
         .route(&r("/tickets/{id}/resume"), post(tickets::resume))
         .route(&r("/tickets/{id}/cancel"), post(tickets::cancel))
         .route(&r("/tickets/{id}/transfer"), post(tickets::transfer))
+        .route(
+            &r("/channels"),
+            get(channels::list_channels).post(channels::create_channel),
+        )
+        .route(&r("/messages"), get(channels::list_messages))
 }
 
 /// The OpenAPI document of the routes above.
@@ -121,6 +127,9 @@ pub(crate) fn routes() -> Router<WebState> {
         tickets::resume,
         tickets::cancel,
         tickets::transfer,
+        channels::list_channels,
+        channels::create_channel,
+        channels::list_messages,
     ),
     components(schemas(
         crate::error::ErrorEnvelope,
