@@ -23,6 +23,84 @@ pub use reqwest;
 pub use serde_json;
 pub use sq_server;
 
+/// The demo channels' shared secret in tests.
+pub const PHONE_SECRET: &str = "test-phone-secret";
+
+/// The simulated providers of one test: send as a customer with [`Phones::send`], read
+/// what the customer received with [`Phones::wait_for`].
+#[derive(Debug)]
+pub struct Phones {
+    pub sim: sq_sim::Sim,
+    /// `http://127.0.0.1:PORT` of the simulators.
+    pub base: String,
+    _stop: oneshot::Sender<()>,
+}
+
+impl Phones {
+    /// A customer action on `channel` (`whatsapp`, `twilio`, `at-sms`, `at-ussd`,
+    /// `hubtel-ussd`, `telegram`); returns the simulator's report (deliveries, USSD screen).
+    pub async fn send(&self, channel: &str, req: sq_sim::InboundRequest) -> Value {
+        self.sim
+            .inbound(channel, req)
+            .await
+            .unwrap_or_else(|e| panic!("simulated {channel} inbound: {e}"))
+    }
+
+    /// The first accepted message to `to` on `channel` whose text contains `needle` (bidi
+    /// isolation marks aside), within 10 s; panics with everything received otherwise.
+    pub async fn wait_for(&self, channel: &str, to: &str, needle: &str) -> sq_sim::Recorded {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let found = self
+                .sim
+                .messages(Some(channel), Some(to))
+                .into_iter()
+                .find(|m| {
+                    m.error.is_none()
+                        && m.text.as_deref().is_some_and(|t| plain(t).contains(needle))
+                });
+            if let Some(mut m) = found {
+                m.text = m.text.map(|t| plain(&t));
+                return m;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                panic!(
+                    "{to} got no {channel} message containing {needle:?}; got: {:#?}",
+                    self.texts(channel, to)
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Texts of the accepted messages to `to` on `channel`, oldest first, without bidi
+    /// isolation marks.
+    pub fn texts(&self, channel: &str, to: &str) -> Vec<String> {
+        self.sim
+            .messages(Some(channel), Some(to))
+            .into_iter()
+            .filter(|m| m.error.is_none())
+            .filter_map(|m| m.text)
+            .map(|t| plain(&t))
+            .collect()
+    }
+}
+
+/// Text without Fluent's bidi isolation marks (kept on WhatsApp and Telegram, invisible).
+pub fn plain(text: &str) -> String {
+    text.replace(['\u{2068}', '\u{2069}'], "")
+}
+
+/// The number in front of `label` in a numbered menu (`2. Loans`), for SMS and USSD.
+pub fn number_of(menu: &str, label: &str) -> String {
+    menu.lines()
+        .find_map(|l| {
+            let (n, rest) = l.trim().split_once(['.', ')'])?;
+            (rest.trim() == label && n.trim().parse::<u32>().is_ok()).then(|| n.trim().to_owned())
+        })
+        .unwrap_or_else(|| panic!("no {label:?} in menu:\n{menu}"))
+}
+
 /// The password every demo login gets in tests.
 pub const DEMO_PASSWORD: &str = "demo-password-1";
 
@@ -95,6 +173,8 @@ pub struct TestApp {
     /// The server's use-case layer, for arranging what the API cannot (a second tenant,
     /// a device login). Assertions go through HTTP.
     pub app: sq_app::App,
+    /// The channels pipeline of the running server.
+    pub messaging: sq_app::Messaging,
     /// The data directory (SQLite file, jwt.secret).
     pub data_dir: tempfile::TempDir,
     /// The scratch PostgreSQL database, when on PostgreSQL.
@@ -124,31 +204,52 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) 
         ..Config::default()
     };
     adjust(&mut config);
-    let application = Application::build(config.clone())
-        .await
-        .expect("the application builds");
-    let base = application.base_url();
-    let app = application.app().clone();
-    let (tx, rx) = oneshot::channel::<()>();
-    let server = tokio::spawn(application.run_until_stopped(async {
-        let _ = rx.await;
-    }));
+    let running = start(config.clone()).await;
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()
         .expect("HTTP client");
     Some(TestApp {
         backend,
-        base,
+        base: running.base,
         client,
         jwt_secret,
         config,
-        app,
+        app: running.app,
+        messaging: running.messaging,
         data_dir,
         pg,
-        shutdown: Some(tx),
-        server: Some(server),
+        shutdown: Some(running.shutdown),
+        server: Some(running.server),
     })
+}
+
+struct Running {
+    base: String,
+    app: sq_app::App,
+    messaging: sq_app::Messaging,
+    shutdown: oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+async fn start(config: Config) -> Running {
+    let application = Application::build(config)
+        .await
+        .expect("the application builds");
+    let base = application.base_url();
+    let app = application.app().clone();
+    let messaging = application.messaging().clone();
+    let (tx, rx) = oneshot::channel::<()>();
+    let server = tokio::spawn(application.run_until_stopped(async {
+        let _ = rx.await;
+    }));
+    Running {
+        base,
+        app,
+        messaging,
+        shutdown: tx,
+        server,
+    }
 }
 
 /// Starts a server and seeds the demo tenant with [`DEMO_PASSWORD`] (the code
@@ -239,6 +340,61 @@ impl TestApp {
             token,
             refresh,
             api_key_header: false,
+        }
+    }
+
+    /// Stops the server gracefully and starts it again on the same database (and a new
+    /// port): what a deploy or a crash-and-restart looks like from outside.
+    pub async fn restart(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(s) = self.server.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(10), s).await;
+        }
+        let running = start(self.config.clone()).await;
+        self.base = running.base;
+        self.app = running.app;
+        self.messaging = running.messaging;
+        self.shutdown = Some(running.shutdown);
+        self.server = Some(running.server);
+    }
+
+    /// The provider simulators on a free port, delivering webhooks to this server, with the
+    /// demo tenant's six channels wired to them (seed the demo first).
+    pub async fn phones(&self) -> Phones {
+        let sims = sq_server::demo::Simulators::bind(
+            "127.0.0.1:0".parse().expect("address"),
+            &self.base,
+            PHONE_SECRET,
+        )
+        .await
+        .expect("simulators bind");
+        let tenant = self
+            .app
+            .store
+            .tenant_by_slug(&"demo".parse().expect("slug"))
+            .await
+            .expect("store")
+            .expect("the demo tenant is seeded");
+        sq_server::demo::wire_demo_channels(
+            &self.messaging,
+            &tenant,
+            &sims.base_url(),
+            PHONE_SECRET,
+        )
+        .await
+        .expect("demo channels");
+        let sim = sims.sim.clone();
+        let base = sims.base_url();
+        let (tx, rx) = oneshot::channel::<()>();
+        tokio::spawn(sims.run(async {
+            let _ = rx.await;
+        }));
+        Phones {
+            sim,
+            base,
+            _stop: tx,
         }
     }
 

@@ -172,17 +172,28 @@ impl<'m> Turn<'m> {
             InboundKind::Unsupported { .. } => None,
             InboundKind::UssdRequest { .. } | InboundKind::UssdEnd { .. } => None,
         };
-        // Consent first: STOP is obeyed whatever the flow, START lifts it.
+        // Consent first: STOP is obeyed whatever the flow, START lifts it. Telegram's
+        // `/start` opens a chat with a bot: a greeting, not a consent keyword.
         let text = match &ev.kind {
             InboundKind::Text(t) => Some(t.as_str()),
             _ => None,
         };
-        let detected = text.and_then(|t| KeywordTable::builtin().detect(t));
-        let consent = ev.consent.or(match detected {
+        let bot_start = self.hook.record.kind == Channel::Telegram
+            && text.is_some_and(|t| t.trim_start().starts_with("/start"));
+        let detected = text
+            .filter(|_| !bot_start)
+            .and_then(|t| KeywordTable::builtin().detect(t));
+        let consent = ev.consent.filter(|_| !bot_start).or(match detected {
             Some(Keyword::Stop) => Some(ConsentChange::OptOut),
             Some(Keyword::Start) => Some(ConsentChange::OptIn),
             _ => None,
         });
+        let input_text = if bot_start {
+            self.conv.opted_out = false;
+            Some(Input::Text(String::new()))
+        } else {
+            input_text
+        };
         match consent {
             Some(ConsentChange::OptOut) => {
                 let mut o = self.outcome(None, vec![self.common("opted-out", &[])]);
@@ -190,7 +201,8 @@ impl<'m> Turn<'m> {
                 o.before = before;
                 return Ok(o);
             }
-            Some(ConsentChange::OptIn) => {
+            // START from a contact who never stopped is just a greeting.
+            Some(ConsentChange::OptIn) if self.conv.opted_out => {
                 self.conv.opted_out = false;
                 let mut o = self.outcome(None, vec![self.common("opted-in", &[])]);
                 o.before = before;
@@ -207,7 +219,8 @@ impl<'m> Turn<'m> {
             o.before = before;
             return Ok(o);
         };
-        let session = self.session();
+        // `/start` begins again from the greeting.
+        let session = if bot_start { None } else { self.session() };
         let mut outcome = match (session, input) {
             (Some(s), Input::Text(t)) => {
                 let def = &self.flow(&s.flow)?.definition;

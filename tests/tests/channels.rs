@@ -1,0 +1,288 @@
+//! Customers on every channel, through the provider simulators over real HTTP: they join a
+//! queue, an agent calls them through the API, and they hear "go to counter 1" on the
+//! channel they came from, in their language. Plus the webhook rules: duplicates answered
+//! once, forged signatures refused with nothing stored, 429s retried, and a restart that
+//! loses nothing and sends nothing twice. Each test runs on SQLite and on PostgreSQL.
+
+use sq_sim::{Faults, IdTitle, InboundRequest};
+use sq_tests::{
+    DEMO_PASSWORD, Phones, Session, TestApp, backend_tests, number_of, serde_json::Value,
+};
+use std::time::Duration;
+
+fn text(from: &str, text: &str) -> InboundRequest {
+    InboundRequest {
+        from: from.into(),
+        text: Some(text.into()),
+        ..Default::default()
+    }
+}
+
+/// Agent 1 calls the next ticket to counter 1; returns the called ticket's number.
+async fn call_next(app: &TestApp, seed: &sq_tests::sq_server::DemoSeed) -> String {
+    let agent: Session = app.login("agent1@demo.test", DEMO_PASSWORD).await;
+    let r = agent
+        .call_next(seed.agents[0].1.id, seed.counters[0].id)
+        .await;
+    r.expect(200, None);
+    r.str("number")
+}
+
+/// The screen text of a USSD report.
+fn screen(report: &Value) -> String {
+    report["screen"].as_str().unwrap_or_default().to_owned()
+}
+
+/// A numbered-menu channel (SMS): join Deposits without a name; returns the ticket reply.
+async fn join_by_sms(phones: &Phones, channel: &str, from: &str) -> String {
+    phones.send(channel, text(from, "join")).await;
+    let menu = phones
+        .wait_for(channel, from, "Deposits")
+        .await
+        .text
+        .unwrap();
+    phones
+        .send(channel, text(from, &number_of(&menu, "Deposits")))
+        .await;
+    let offer = phones.wait_for(channel, from, "name").await.text.unwrap();
+    phones
+        .send(channel, text(from, &number_of(&offer, "No, thanks")))
+        .await;
+    phones
+        .wait_for(channel, from, "ticket is")
+        .await
+        .text
+        .unwrap()
+}
+
+backend_tests! {
+    async fn whatsapp_customer_joins_and_is_called_to_the_counter(app) {
+        let seed = app.seed_demo().await;
+        let phones = app.phones().await;
+        let me = "+254712000101";
+        phones.send("whatsapp", InboundRequest { name: Some("Amina".into()), ..text(me, "hi") }).await;
+        phones.wait_for("whatsapp", me, "Demo Bank").await;
+        let tap = |id: &str, title: &str| InboundRequest {
+            from: me.into(),
+            button_reply: Some(IdTitle { id: id.into(), title: title.into() }),
+            ..Default::default()
+        };
+        phones.send("whatsapp", tap("join", "Join a queue")).await;
+        phones.wait_for("whatsapp", me, "Which service").await;
+        let deposits = seed.services[0].id.to_string();
+        phones.send("whatsapp", tap(&deposits, "Deposits")).await;
+        phones.wait_for("whatsapp", me, "your name").await;
+        phones.send("whatsapp", tap("no", "No, thanks")).await;
+        let issued = phones.wait_for("whatsapp", me, "Your ticket is A001").await;
+        assert!(issued.text.unwrap().contains("You are next"));
+
+        assert_eq!(call_next(&app, &seed).await, "A001");
+        let called = phones.wait_for("whatsapp", me, "go to counter 1").await;
+        assert!(called.text.unwrap().starts_with("Ticket A001"));
+    }
+
+    async fn sms_customer_hears_in_swahili_after_choosing_it(app) {
+        let seed = app.seed_demo().await;
+        let phones = app.phones().await;
+        let me = "+254712000102";
+        // LANG opens the language flow; the choice sticks to the conversation.
+        phones.send("twilio", text(me, "LANG")).await;
+        let langs = phones.wait_for("twilio", me, "Kiswahili").await.text.unwrap();
+        phones.send("twilio", text(me, &number_of(&langs, "Kiswahili"))).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        phones.send("twilio", text(me, "join")).await;
+        let menu = phones.wait_for("twilio", me, "Deposits").await.text.unwrap();
+        phones.send("twilio", text(me, &number_of(&menu, "Deposits"))).await;
+        let offer = phones.wait_for("twilio", me, "jina").await.text.unwrap();
+        let no = offer
+            .lines()
+            .find(|l| l.starts_with("2"))
+            .and_then(|l| l.split_once(['.', ')']))
+            .map(|(n, _)| n.trim().to_owned())
+            .expect("a second option");
+        phones.send("twilio", text(me, &no)).await;
+        phones.wait_for("twilio", me, "A001").await;
+
+        call_next(&app, &seed).await;
+        phones.wait_for("twilio", me, "Tafadhali nenda dirisha 1").await;
+    }
+
+    async fn africastalking_sms_customer_is_called(app) {
+        let seed = app.seed_demo().await;
+        let phones = app.phones().await;
+        let me = "+254712000103";
+        let issued = join_by_sms(&phones, "at-sms", me).await;
+        assert!(issued.contains("A001"), "{issued}");
+        call_next(&app, &seed).await;
+        phones.wait_for("at-sms", me, "go to counter 1").await;
+    }
+
+    async fn telegram_customer_joins_with_buttons_and_is_called(app) {
+        let seed = app.seed_demo().await;
+        let phones = app.phones().await;
+        let me = "218485655";
+        phones.send("telegram", text(me, "/start")).await;
+        phones.wait_for("telegram", me, "Demo Bank").await;
+        let tap = |data: &str| InboundRequest {
+            from: me.into(),
+            callback_data: Some(data.into()),
+            ..Default::default()
+        };
+        phones.send("telegram", tap("join")).await;
+        phones.wait_for("telegram", me, "Which service").await;
+        phones.send("telegram", tap(&seed.services[1].id.to_string())).await;
+        phones.wait_for("telegram", me, "your name").await;
+        phones.send("telegram", tap("no")).await;
+        phones.wait_for("telegram", me, "Your ticket is B001").await;
+        // Every tap was answered (answerCallbackQuery), or Telegram shows a spinner.
+        let answered = phones
+            .sim
+            .messages(Some("telegram"), None)
+            .iter()
+            .filter(|m| m.body["method"] == "answercallbackquery" && m.error.is_none())
+            .count();
+        assert_eq!(answered, 3);
+
+        let agent: Session = app.login("agent2@demo.test", DEMO_PASSWORD).await;
+        // Agent 2 serves Loans (queue B) in the demo.
+        let r = agent.call_next(seed.agents[1].1.id, seed.counters[1].id).await;
+        r.expect(200, None);
+        assert_eq!(r.str("number"), "B001");
+        phones.wait_for("telegram", me, "go to counter 2").await;
+    }
+
+    async fn ussd_customer_joins_inline_and_is_called_by_sms(app) {
+        let seed = app.seed_demo().await;
+        let phones = app.phones().await;
+        let me = "+254712000104";
+        let r = phones.send("at-ussd", InboundRequest { from: me.into(), dial: Some("*384*1#".into()), ..Default::default() }).await;
+        let menu = screen(&r);
+        assert!(menu.contains("Demo Bank"), "{r}");
+        let session = r["session_id"].as_str().unwrap().to_owned();
+        let hop = |input: String| InboundRequest {
+            from: me.into(),
+            session_id: Some(session.clone()),
+            text: Some(input),
+            ..Default::default()
+        };
+        let r = phones.send("at-ussd", hop(number_of(&menu, "Join a queue"))).await;
+        let r = phones.send("at-ussd", hop(number_of(&screen(&r), "Deposits"))).await;
+        let r = phones.send("at-ussd", hop(number_of(&screen(&r), "No, thanks"))).await;
+        assert!(screen(&r).contains("A001"), "{r}");
+        assert_eq!(r["ended"], true, "the ticket screen ends the session: {r}");
+
+        call_next(&app, &seed).await;
+        // USSD cannot be pushed to: the call goes out by SMS on the tenant's SMS channel.
+        phones.wait_for("twilio", me, "go to counter 1").await;
+    }
+
+    async fn hubtel_ussd_customer_joins(app) {
+        app.seed_demo().await;
+        let phones = app.phones().await;
+        let me = "+233200000105";
+        let r = phones.send("hubtel-ussd", InboundRequest { from: me.into(), dial: Some("*713*1#".into()), ..Default::default() }).await;
+        let menu = screen(&r);
+        assert!(menu.contains("Demo Bank"), "{r}");
+        let session = r["session_id"].as_str().unwrap().to_owned();
+        let hop = |input: String| InboundRequest {
+            from: me.into(),
+            session_id: Some(session.clone()),
+            text: Some(input),
+            ..Default::default()
+        };
+        let r = phones.send("hubtel-ussd", hop(number_of(&menu, "Join a queue"))).await;
+        let r = phones.send("hubtel-ussd", hop(number_of(&screen(&r), "Cards"))).await;
+        let r = phones.send("hubtel-ussd", hop(number_of(&screen(&r), "No, thanks"))).await;
+        assert!(screen(&r).contains("C001"), "{r}");
+    }
+
+    async fn a_webhook_delivered_three_times_is_answered_once(app) {
+        app.seed_demo().await;
+        let phones = app.phones().await;
+        let me = "+254712000106";
+        phones.sim.set_faults(Faults { channel: "whatsapp".into(), duplicate: 3, ..Default::default() });
+        let r = phones.send("whatsapp", text(me, "hi")).await;
+        assert_eq!(r["deliveries"].as_array().unwrap().len(), 3, "{r}");
+        phones.wait_for("whatsapp", me, "Demo Bank").await;
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        assert_eq!(phones.texts("whatsapp", me).len(), 1, "{:?}", phones.texts("whatsapp", me));
+    }
+
+    async fn forged_or_missing_signatures_are_refused_and_store_nothing(app) {
+        app.seed_demo().await;
+        let phones = app.phones().await;
+        let admin = app.login("admin@demo.test", DEMO_PASSWORD).await;
+        let me = "+254712000107";
+        for (channel, faults) in [
+            ("whatsapp", Faults { forge_signature: true, ..Default::default() }),
+            ("whatsapp", Faults { omit_signature: true, ..Default::default() }),
+            ("twilio", Faults { forge_signature: true, ..Default::default() }),
+            ("telegram", Faults { forge_signature: true, ..Default::default() }),
+            ("telegram", Faults { omit_signature: true, ..Default::default() }),
+        ] {
+            let want = if faults.omit_signature { 401 } else { 403 };
+            phones.sim.set_faults(Faults { channel: channel.into(), ..faults });
+            let from = if channel == "telegram" { "555000107" } else { me };
+            let r = phones.send(channel, text(from, "hi")).await;
+            // The first delivery; WhatsApp and Telegram retry refused deliveries.
+            let status = r["deliveries"][0]["status"].as_u64().unwrap();
+            assert_eq!(status, want, "{channel}: {r}");
+            phones.sim.clear_faults();
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let sent = admin.get(&admin.t("/messages")).await;
+        sent.expect(200, None);
+        assert_eq!(sent.body.as_array().unwrap().len(), 0, "{}", sent.text);
+        assert!(phones.sim.messages(None, None).iter().all(|m| m.error.is_some() || m.text.is_none()));
+    }
+
+    async fn a_429_from_the_provider_is_retried_and_delivered_once(app) {
+        app.seed_demo().await;
+        let phones = app.phones().await;
+        let admin = app.login("admin@demo.test", DEMO_PASSWORD).await;
+        let me = "+254712000108";
+        phones.sim.set_faults(Faults {
+            channel: "whatsapp".into(),
+            fail_next: 1,
+            fail_status: Some(429),
+            retry_after: Some(1),
+            ..Default::default()
+        });
+        phones.send("whatsapp", text(me, "hi")).await;
+        phones.wait_for("whatsapp", me, "Demo Bank").await;
+        let refused = phones.sim.messages(Some("whatsapp"), Some(me)).iter().filter(|m| m.error.is_some()).count();
+        assert_eq!(refused, 1, "the first attempt met the 429");
+        assert_eq!(phones.texts("whatsapp", me).len(), 1);
+        let sent = admin.get(&admin.t("/messages")).await;
+        let row = &sent.body.as_array().unwrap()[0];
+        assert_eq!(row["attempts"], 2, "{row}");
+        assert!(["sent", "delivered", "read"].contains(&row["status"].as_str().unwrap()), "{row}");
+    }
+
+    async fn a_restart_mid_flight_loses_no_message_and_sends_none_twice(app) {
+        let mut app = app;
+        let seed = app.seed_demo().await;
+        let phones = app.phones().await;
+        let me = "+254712000109";
+        let issued = join_by_sms(&phones, "at-sms", me).await;
+        assert!(issued.contains("A001"));
+        // The provider is down when the agent calls: the notification waits in the outbox.
+        phones.sim.set_faults(Faults { channel: "at-sms".into(), fail_next: 1000, fail_status: Some(503), ..Default::default() });
+        call_next(&app, &seed).await;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while phones.sim.messages(Some("at-sms"), Some(me)).iter().all(|m| m.error.is_none()) {
+            assert!(tokio::time::Instant::now() < deadline, "the send was never tried");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        app.restart().await;
+        // The simulators deliver to the old port; point them at the new one.
+        for (channel, id) in [("at-sms", "demo-at-sms"), ("twilio", "demo-twilio-sms"), ("whatsapp", "demo-whatsapp")] {
+            phones.sim.set_webhook(channel, &format!("{}/hooks/{id}", app.base));
+        }
+        phones.sim.clear_faults();
+        phones.wait_for("at-sms", me, "go to counter 1").await;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let calls = phones.texts("at-sms", me).iter().filter(|t| t.contains("go to counter 1")).count();
+        assert_eq!(calls, 1, "{:?}", phones.texts("at-sms", me));
+    }
+}
