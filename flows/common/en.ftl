@@ -24,3 +24,7 @@ notify-approaching = Ticket { $ticket }: your turn is near. { $ahead ->
     [one] 1 person is ahead of you.
    *[other] { $ahead } people are ahead of you.
   } Please come to the branch.
+ussd-resume =
+    Continue where you left off?
+    1. Continue
+    2. Start again

@@ -21,3 +21,7 @@ notify-approaching = Ticket { $ticket } : votre tour approche. { $ahead ->
     [one] 1 personne est devant vous.
    *[other] { $ahead } personnes sont devant vous.
   } Merci de venir à l'agence.
+ussd-resume =
+    Reprendre là où vous en étiez ?
+    1. Reprendre
+    2. Recommencer

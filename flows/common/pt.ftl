@@ -21,3 +21,7 @@ notify-approaching = Senha { $ticket }: a sua vez está próxima. { $ahead ->
     [one] 1 pessoa está à sua frente.
    *[other] { $ahead } pessoas estão à sua frente.
   } Venha até à agência.
+ussd-resume =
+    Continuar onde parou?
+    1. Continuar
+    2. Reiniciar

@@ -21,3 +21,7 @@ notify-approaching = Tiketi { $ticket }: zamu yako inakaribia. { $ahead ->
     [one] Mtu 1 yuko mbele yako.
    *[other] Watu { $ahead } wako mbele yako.
   } Tafadhali njoo tawini.
+ussd-resume =
+    Endelea ulipoishia?
+    1. Endelea
+    2. Anza upya

@@ -26,11 +26,14 @@ CREATE TABLE conversations (
     locale          text,
     opted_out       boolean NOT NULL DEFAULT false,
     last_inbound_at timestamptz,
+    due_at          timestamptz,                 -- the session's next timer (step timeout or expiry)
     updated_at      timestamptz NOT NULL,
     PRIMARY KEY (channel_id, address),
     FOREIGN KEY (tenant_id, channel_id) REFERENCES channels (tenant_id, id),
     FOREIGN KEY (tenant_id, contact_id) REFERENCES contacts (tenant_id, id)
 );
+
+CREATE INDEX conversations_due ON conversations (tenant_id, due_at) WHERE due_at IS NOT NULL;
 
 CREATE TABLE inbound_messages (
     seq                 bigserial PRIMARY KEY,

@@ -24,11 +24,14 @@ CREATE TABLE conversations (
     locale          TEXT,
     opted_out       INTEGER NOT NULL DEFAULT 0 CHECK (opted_out IN (0, 1)),
     last_inbound_at TEXT,
+    due_at          TEXT,                 -- the session's next timer (step timeout or expiry)
     updated_at      TEXT NOT NULL,
     PRIMARY KEY (channel_id, address),
     FOREIGN KEY (tenant_id, channel_id) REFERENCES channels (tenant_id, id),
     FOREIGN KEY (tenant_id, contact_id) REFERENCES contacts (tenant_id, id)
 ) STRICT;
+
+CREATE INDEX conversations_due ON conversations (tenant_id, due_at) WHERE due_at IS NOT NULL;
 
 CREATE TABLE inbound_messages (
     seq                 INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -16,6 +16,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use sq_server::{Application, Config, DemoSeed, SeedOutcome};
 use sqlx::{AssertSqlSafe, Connection};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 use tokio::sync::oneshot;
 
@@ -175,6 +177,8 @@ pub struct TestApp {
     pub app: sq_app::App,
     /// The channels pipeline of the running server.
     pub messaging: sq_app::Messaging,
+    /// The server's clock: real time plus an offset the test may move forward.
+    pub clock: Arc<TestClock>,
     /// The data directory (SQLite file, jwt.secret).
     pub data_dir: tempfile::TempDir,
     /// The scratch PostgreSQL database, when on PostgreSQL.
@@ -204,7 +208,8 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) 
         ..Config::default()
     };
     adjust(&mut config);
-    let running = start(config.clone()).await;
+    let clock = Arc::new(TestClock::default());
+    let running = start(config.clone(), clock.clone()).await;
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()
@@ -217,11 +222,32 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) 
         config,
         app: running.app,
         messaging: running.messaging,
+        clock,
         data_dir,
         pg,
         shutdown: Some(running.shutdown),
         server: Some(running.server),
     })
+}
+
+/// Real time shifted by an offset, so a test can let two minutes pass at once (flow step
+/// timeouts, expiries) without waiting for them.
+#[derive(Debug, Default)]
+pub struct TestClock {
+    offset_ms: AtomicI64,
+}
+
+impl TestClock {
+    pub fn advance(&self, by: Duration) {
+        self.offset_ms
+            .fetch_add(by.as_millis() as i64, Ordering::SeqCst);
+    }
+}
+
+impl sq_app::Clock for TestClock {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::Utc::now() + chrono::Duration::milliseconds(self.offset_ms.load(Ordering::SeqCst))
+    }
 }
 
 struct Running {
@@ -232,8 +258,13 @@ struct Running {
     server: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
 
-async fn start(config: Config) -> Running {
-    let application = Application::build(config)
+async fn start(config: Config, clock: Arc<TestClock>) -> Running {
+    let store = sq_server::open_store(&config.backend().expect("backend"))
+        .await
+        .expect("the store opens");
+    let mut app = sq_server::build_app(&config, store).expect("the app builds");
+    app.clock = clock;
+    let application = Application::with_app(config, app)
         .await
         .expect("the application builds");
     let base = application.base_url();
@@ -352,7 +383,7 @@ impl TestApp {
         if let Some(s) = self.server.take() {
             let _ = tokio::time::timeout(Duration::from_secs(10), s).await;
         }
-        let running = start(self.config.clone()).await;
+        let running = start(self.config.clone(), self.clock.clone()).await;
         self.base = running.base;
         self.app = running.app;
         self.messaging = running.messaging;

@@ -285,4 +285,67 @@ backend_tests! {
         let calls = phones.texts("at-sms", me).iter().filter(|t| t.contains("go to counter 1")).count();
         assert_eq!(calls, 1, "{:?}", phones.texts("at-sms", me));
     }
+
+    async fn a_step_timeout_fires_once_within_a_second(app) {
+        app.seed_demo().await;
+        let phones = app.phones().await;
+        let me = "+254712000110";
+        phones.send("whatsapp", text(me, "join")).await;
+        phones.wait_for("whatsapp", me, "Which service").await;
+        // The service choice waits 2 minutes; let them pass.
+        app.clock.advance(Duration::from_secs(121));
+        let started = std::time::Instant::now();
+        phones.wait_for("whatsapp", me, "Are you still there").await;
+        assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        let asked = phones.texts("whatsapp", me).iter().filter(|t| t.contains("still there")).count();
+        assert_eq!(asked, 1);
+        // The conversation goes on from there.
+        phones.send("whatsapp", InboundRequest {
+            from: me.into(),
+            button_reply: Some(IdTitle { id: "yes".into(), title: "Yes".into() }),
+            ..Default::default()
+        }).await;
+        let asked = |n: usize| phones.texts("whatsapp", me).iter().filter(|t| t.contains("Which service")).count() == n;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        while !asked(2) {
+            assert!(tokio::time::Instant::now() < deadline, "{:?}", phones.texts("whatsapp", me));
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    async fn a_dropped_ussd_session_can_be_resumed_on_redial(app) {
+        app.seed_demo().await;
+        let phones = app.phones().await;
+        let me = "+254712000111";
+        let dial = || InboundRequest { from: me.into(), dial: Some("*384*1#".into()), ..Default::default() };
+        let r = phones.send("at-ussd", dial()).await;
+        let session = r["session_id"].as_str().unwrap().to_owned();
+        // The network drops the session right after the service list is shown.
+        phones.sim.set_faults(Faults { channel: "at-ussd".into(), drop_ussd: 1, ..Default::default() });
+        let r = phones.send("at-ussd", InboundRequest {
+            from: me.into(),
+            session_id: Some(session),
+            text: Some(number_of(&screen(&r), "Join a queue")),
+            ..Default::default()
+        }).await;
+        assert_eq!(r["dropped"], true, "{r}");
+        phones.sim.clear_faults();
+        let r = phones.send("at-ussd", dial()).await;
+        let offer = screen(&r);
+        assert!(offer.contains("Continue where you left off?"), "{r}");
+        let session = r["session_id"].as_str().unwrap().to_owned();
+        let hop = |input: String| InboundRequest {
+            from: me.into(),
+            session_id: Some(session.clone()),
+            text: Some(input),
+            ..Default::default()
+        };
+        let r = phones.send("at-ussd", hop(number_of(&offer, "Continue"))).await;
+        let services = screen(&r);
+        assert!(services.contains("Deposits"), "back at the service list: {r}");
+        let r = phones.send("at-ussd", hop(number_of(&services, "Loans"))).await;
+        let r = phones.send("at-ussd", hop(number_of(&screen(&r), "No, thanks"))).await;
+        assert!(screen(&r).contains("B001"), "{r}");
+    }
 }

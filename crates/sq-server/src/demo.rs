@@ -31,8 +31,18 @@ impl Simulators {
             .await
             .with_context(|| format!("binding the simulators on {listen}"))?;
         let addr = listener.local_addr()?;
+        // Africa's Talking posts the end of a USSD session to a separate notification URL.
+        let webhooks = [(
+            "at-ussd-notify".to_owned(),
+            format!(
+                "{}/hooks/demo-at-ussd/end",
+                server_base.trim_end_matches('/')
+            ),
+        )]
+        .into();
         let sim = sq_sim::Sim::new(sq_sim::SimConfig {
             webhook_base: Some(server_base.to_owned()),
+            webhooks,
             secret: secret.to_owned(),
             whatsapp_phone_number_id: DEMO_WHATSAPP_NUMBER_ID.to_owned(),
             telegram_token: Some(DEMO_TELEGRAM_TOKEN.to_owned()),

@@ -415,11 +415,34 @@ impl MessageStore for PostgresStore {
         row.map(|r| conversation_row(&r)).transpose()
     }
 
+    async fn due_conversations(
+        &self,
+        tenant: TenantId,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<Conversation>> {
+        let mut tx = self.tenant_tx(tenant).await?;
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {CONVERSATION_COLS} FROM conversations \
+             WHERE tenant_id = $1 AND due_at IS NOT NULL AND due_at <= $2 \
+             ORDER BY due_at LIMIT $3"
+        )))
+        .bind(tenant.0)
+        .bind(now)
+        .bind(i64::from(limit))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        rows.iter().map(conversation_row).collect()
+    }
+
     async fn commit_turn(&self, tenant: TenantId, t: TurnCommit) -> Result<Vec<OutboundRecord>> {
         self.write(tenant, async move |tx: &mut PgConnection| {
             let contact: Option<Uuid> = sqlx::query_scalar(
                 "UPDATE conversations SET session = $1, locale = $2, opted_out = $3, \
-                 updated_at = $4 WHERE tenant_id = $5 AND channel_id = $6 AND address = $7 \
+                 updated_at = $4, due_at = $8 \
+                 WHERE tenant_id = $5 AND channel_id = $6 AND address = $7 \
                  RETURNING contact_id",
             )
             .bind(&t.session)
@@ -429,6 +452,7 @@ impl MessageStore for PostgresStore {
             .bind(tenant.0)
             .bind(&t.channel_id)
             .bind(&t.address)
+            .bind(t.due_at)
             .fetch_optional(&mut *tx)
             .await
             .map_err(db)?;

@@ -143,6 +143,7 @@ async fn seed_messaging(store: &dyn sq_store::Store, s: &Seeded) -> Messaging {
                 session: None,
                 locale: None,
                 opted_out: false,
+                due_at: None,
                 outbound: vec![NewOutbound {
                     channel_id: channel.clone(),
                     address: address.clone(),

@@ -16,6 +16,8 @@ use uuid::Uuid;
 const CHANNEL_COLS: &str = "id, tenant_id, provider, kind, name, site_id, config_enc, created_at";
 const INBOUND_COLS: &str =
     "seq, channel_id, provider_message_id, address, contact_id, payload, received_at";
+const CONVERSATION_COLS: &str = "tenant_id, channel_id, address, contact_id, session, locale, \
+     opted_out, last_inbound_at, updated_at";
 const OUTBOUND_COLS: &str = "id, tenant_id, channel_id, address, contact_id, class, body, \
      idempotency_key, status, attempts, next_attempt_at, provider_message_id, last_error, \
      created_at, updated_at";
@@ -368,11 +370,10 @@ impl MessageStore for SqliteStore {
         address: &str,
     ) -> Result<Option<Conversation>> {
         let mut c = self.read().await?;
-        sqlx::query(
-            "SELECT tenant_id, channel_id, address, contact_id, session, locale, opted_out, \
-             last_inbound_at, updated_at FROM conversations \
-             WHERE tenant_id = ? AND channel_id = ? AND address = ?",
-        )
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {CONVERSATION_COLS} FROM conversations \
+             WHERE tenant_id = ? AND channel_id = ? AND address = ?"
+        )))
         .bind(key(tenant.0))
         .bind(channel_id)
         .bind(address)
@@ -383,18 +384,42 @@ impl MessageStore for SqliteStore {
         .transpose()
     }
 
+    async fn due_conversations(
+        &self,
+        tenant: TenantId,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<Conversation>> {
+        let mut c = self.read().await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {CONVERSATION_COLS} FROM conversations \
+             WHERE tenant_id = ? AND due_at IS NOT NULL AND due_at <= ? ORDER BY due_at LIMIT ?"
+        )))
+        .bind(key(tenant.0))
+        .bind(ts(now))
+        .bind(i64::from(limit))
+        .fetch_all(&mut *c)
+        .await
+        .map_err(db)?
+        .iter()
+        .map(conversation_row)
+        .collect()
+    }
+
     async fn commit_turn(&self, tenant: TenantId, t: TurnCommit) -> Result<Vec<OutboundRecord>> {
         self.writer
             .write(None, async move |tx: &mut SqliteConnection| {
                 let at = ts(t.at);
                 let updated = sqlx::query(
                     "UPDATE conversations SET session = ?, locale = ?, opted_out = ?, \
-                     updated_at = ? WHERE tenant_id = ? AND channel_id = ? AND address = ? \
+                     due_at = ?, updated_at = ? \
+                     WHERE tenant_id = ? AND channel_id = ? AND address = ? \
                      RETURNING contact_id",
                 )
                 .bind(t.session.as_ref().map(|s| s.to_string()))
                 .bind(t.locale.as_deref())
                 .bind(i64::from(t.opted_out))
+                .bind(t.due_at.map(ts))
                 .bind(&at)
                 .bind(key(tenant.0))
                 .bind(&t.channel_id)

@@ -2390,6 +2390,7 @@ pub async fn messaging_inbox_outbox(store: Arc<dyn Store>) {
                 session: Some(session.clone()),
                 locale: Some("sw".into()),
                 opted_out: false,
+                due_at: Some(secs(300)),
                 outbound: vec![
                     outbound(&sms, phone, OutboundClass::Reply, "r1", secs(16)),
                     outbound(&sms, phone, OutboundClass::Reply, "r1", secs(16)),
@@ -2405,6 +2406,18 @@ pub async fn messaging_inbox_outbox(store: Arc<dyn Store>) {
     assert_eq!(rows[0].attempts, 0);
     let conv = s.conversation(t, &sms, phone).await.unwrap().unwrap();
     assert_eq!(conv.session, Some(session));
+    // The session's timer: due at 300, not before.
+    assert!(
+        s.due_conversations(t, secs(299), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let due = s.due_conversations(t, secs(300), 10).await.unwrap();
+    assert_eq!(
+        due.iter().map(|c| c.address.as_str()).collect::<Vec<_>>(),
+        vec![phone]
+    );
     assert_eq!(conv.locale.as_deref(), Some("sw"));
     let pending = s.pending_inbound(t, 10).await.unwrap();
     assert!(!pending.iter().any(|p| p.seq == first.seq));
@@ -2450,6 +2463,7 @@ pub async fn messaging_inbox_outbox(store: Arc<dyn Store>) {
                 session: None,
                 locale: None,
                 opted_out: false,
+                due_at: Some(secs(300)),
                 outbound: vec![outbound(
                     &sms,
                     "+254799999999",
@@ -2677,6 +2691,7 @@ pub async fn messaging_isolation(store: Arc<dyn Store>) {
             session: None,
             locale: None,
             opted_out: false,
+            due_at: Some(secs(300)),
             outbound: vec![outbound(&ch, phone, OutboundClass::Reply, "k", secs(3))],
             origin: Some(ticket.id),
             at: secs(3),
@@ -2700,6 +2715,19 @@ pub async fn messaging_isolation(store: Arc<dyn Store>) {
     assert_eq!(s.channel(&ch).await.unwrap().unwrap().name, "SMS");
     assert!(s.conversation(tb, &ch, phone).await.unwrap().is_none());
     assert!(s.pending_inbound(tb, 10).await.unwrap().is_empty());
+    assert!(
+        s.due_conversations(tb, secs(400), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        s.due_conversations(a.tenant.id, secs(400), 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     assert!(s.outbound(tb, 10).await.unwrap().is_empty());
     assert!(
         s.claim_outbound(tb, secs(10), secs(20), 10)

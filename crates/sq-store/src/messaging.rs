@@ -246,6 +246,8 @@ pub struct TurnCommit {
     pub session: Option<serde_json::Value>,
     pub locale: Option<String>,
     pub opted_out: bool,
+    /// When the session's next timer fires (step timeout or expiry); `None`: no timer.
+    pub due_at: Option<DateTime<Utc>>,
     pub outbound: Vec<NewOutbound>,
     /// A ticket the turn issued (or found), to notify on this channel later.
     pub origin: Option<TicketId>,
@@ -288,6 +290,13 @@ pub trait MessageStore: Send + Sync {
         channel_id: &str,
         address: &str,
     ) -> Result<Option<Conversation>>;
+    /// Conversations whose timer is due at `now`, earliest first.
+    async fn due_conversations(
+        &self,
+        tenant: TenantId,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<Conversation>>;
     /// Writes a turn's session, replies, ticket origin, and marks its inbound row done.
     /// Outbound rows whose idempotency key exists are skipped. Returns the rows inserted.
     async fn commit_turn(&self, tenant: TenantId, t: TurnCommit) -> Result<Vec<OutboundRecord>>;

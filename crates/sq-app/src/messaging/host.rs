@@ -15,7 +15,7 @@ use sq_domain::auth::Scope;
 use sq_domain::model::QueueStatus;
 use sq_domain::ticket::{Actor, Ticket, TicketAction, TicketStatus};
 use sq_domain::{Channel, TicketId};
-use sq_flow::engine::{self, Event, Input, Session, State};
+use sq_flow::engine::{self, EndReason, Event, Input, Session, State};
 use sq_flow::keywords::{Keyword, KeywordTable};
 use sq_flow::ladder::Rendered;
 use sq_flow::messages::locale_chain;
@@ -60,8 +60,13 @@ pub(crate) struct Outcome {
     before: Vec<OutboundBody>,
     origin: Option<TicketId>,
     ended: bool,
+    /// The session is a dropped USSD session offered for resumption (stored wrapped).
+    offer: bool,
     now: DateTime<Utc>,
 }
+
+/// How long after a USSD drop a redial offers to continue.
+const USSD_RESUME_WINDOW_SECS: i64 = 300;
 
 impl<'m> Turn<'m> {
     pub(crate) async fn load(m: &'m Messaging, hook: &'m Hook, ev: &InboundEvent) -> Result<Self> {
@@ -127,6 +132,7 @@ impl<'m> Turn<'m> {
             before: Vec::new(),
             origin: None,
             ended,
+            offer: false,
             now: self.now,
         }
     }
@@ -152,8 +158,19 @@ impl<'m> Turn<'m> {
         }
     }
 
-    /// A message on a messaging channel (not USSD).
+    /// A message on a messaging channel, or a USSD end-of-session notice.
     pub(crate) async fn answer(mut self, ev: &InboundEvent) -> Result<Outcome> {
+        if let InboundKind::UssdEnd { reason, .. } = &ev.kind {
+            // The network (or the customer) ended it mid-flow: the session ends as
+            // dropped and stays resumable; an `END` we sent needs nothing more.
+            return match (self.session(), reason) {
+                (Some(s), r) if *r != sq_channels::UssdEndReason::Completed => {
+                    let (s, out) = self.run(Some(s), Some(Input::Dropped), "").await?;
+                    Ok(self.finish(Some(s), out))
+                }
+                (s, _) => Ok(self.outcome(s, Vec::new())),
+            };
+        }
         let mut before = Vec::new();
         let input_text = match &ev.kind {
             InboundKind::Text(t) => Some(Input::Text(t.clone())),
@@ -276,8 +293,39 @@ impl<'m> Turn<'m> {
         input: Option<String>,
         new_session: bool,
     ) -> Result<Outcome> {
-        let session = if new_session { None } else { self.session() };
-        match (session, input) {
+        if new_session {
+            // A dial while a flow was left mid-way (dropped, or never closed by the network):
+            // offer to continue within the window.
+            let left = self.stored_session().filter(|s| {
+                !s.is_ended()
+                    || s.ended
+                        .as_ref()
+                        .is_some_and(|e| e.reason == EndReason::Dropped)
+            });
+            let recent = (self.now - self.conv.updated_at).num_seconds() <= USSD_RESUME_WINDOW_SECS;
+            if let Some(left) = left.filter(|_| recent) {
+                let mut left = left;
+                if !left.is_ended() {
+                    let (s, _) = self.run(Some(left), Some(Input::Dropped), "").await?;
+                    left = s;
+                }
+                let mut o = self.outcome(Some(left), vec![self.common("ussd-resume", &[])]);
+                o.offer = true;
+                o.ended = false;
+                return Ok(o);
+            }
+            return self.ussd_start().await;
+        }
+        if let Some(offered) = self.offered_session() {
+            return match input.as_deref().map(str::trim) {
+                Some("1") => {
+                    let (s, out) = self.run(Some(offered), Some(Input::Continue), "").await?;
+                    Ok(self.finish(Some(s), out))
+                }
+                _ => self.ussd_start().await,
+            };
+        }
+        match (self.session(), input) {
             (Some(s), Some(text)) => {
                 let (s, out) = self.run(Some(s), Some(Input::Text(text)), "").await?;
                 Ok(self.finish(Some(s), out))
@@ -287,33 +335,67 @@ impl<'m> Turn<'m> {
                 let (s, out) = self.run(Some(s), Some(Input::Continue), "").await?;
                 Ok(self.finish(Some(s), out))
             }
-            (None, _) => {
-                let flow = self
-                    .m
-                    .inner
-                    .flows
-                    .flows
-                    .iter()
-                    .find(|f| f.definition.triggers.ussd && f.definition.triggers.default)
-                    .or_else(|| {
-                        self.m
-                            .inner
-                            .flows
-                            .flows
-                            .iter()
-                            .find(|f| f.definition.triggers.ussd)
-                    })
-                    .map(|f| f.id().to_owned())
-                    .ok_or(AppError::Internal("no USSD flow".into()))?;
-                let (s, out) = self.run(None, None, &flow).await?;
-                Ok(self.finish(Some(s), out))
-            }
+            (None, _) => self.ussd_start().await,
         }
     }
 
-    /// The network dropped a USSD session: end the flow as dropped, say nothing.
-    pub(crate) fn drop_ussd(self) -> Outcome {
-        self.outcome(None, Vec::new())
+    /// The USSD entry flow (the default flow that USSD triggers).
+    async fn ussd_start(mut self) -> Result<Outcome> {
+        let flows = &self.m.inner.flows.flows;
+        let flow = flows
+            .iter()
+            .find(|f| f.definition.triggers.ussd && f.definition.triggers.default)
+            .or_else(|| flows.iter().find(|f| f.definition.triggers.ussd))
+            .map(|f| f.id().to_owned())
+            .ok_or(AppError::Internal("no USSD flow".into()))?;
+        let (s, out) = self.run(None, None, &flow).await?;
+        Ok(self.finish(Some(s), out))
+    }
+
+    /// A due timer: the step timeout or the flow's expiry. Stale timers change nothing (the
+    /// engine checks the deadlines), and the next one is stored with the session.
+    pub(crate) async fn timer(mut self) -> Result<Outcome> {
+        let Some(s) = self.session() else {
+            return Ok(self.outcome(self.stored_session(), Vec::new()));
+        };
+        let input = if s.timeout_at.is_some_and(|t| t <= self.now) {
+            Input::Timeout
+        } else if s.expires_at.is_some_and(|t| t <= self.now) {
+            Input::Expired
+        } else {
+            return Ok(self.outcome(Some(s), Vec::new()));
+        };
+        let (s, out) = self.run(Some(s), Some(input), "").await?;
+        Ok(self.finish(Some(s), out))
+    }
+
+    /// The stored session as it is, ended or not (not a resume offer).
+    fn stored_session(&self) -> Option<Session> {
+        self.conv
+            .session
+            .as_ref()
+            .and_then(|s| serde_json::from_value::<Session>(s.clone()).ok())
+    }
+
+    /// The dropped session a resume question is pending for.
+    fn offered_session(&self) -> Option<Session> {
+        self.conv
+            .session
+            .as_ref()
+            .and_then(|s| s.get("offer"))
+            .and_then(|s| serde_json::from_value::<Session>(s.clone()).ok())
+    }
+
+    /// A USSD hop left unanswered by a restart: the aggregator's request is gone, so the
+    /// flow ends as dropped (resumable on redial) and nothing is said.
+    pub(crate) async fn drop_ussd(mut self) -> Result<Outcome> {
+        match self.session() {
+            Some(s) => {
+                let (s, _) = self.run(Some(s), Some(Input::Dropped), "").await?;
+                Ok(self.finish(Some(s), Vec::new()))
+            }
+            None => Ok(self.outcome(self.stored_session(), Vec::new())),
+        }
     }
 
     fn finish(&self, session: Option<Session>, outputs: Vec<Output>) -> Outcome {
@@ -777,14 +859,25 @@ impl Outcome {
         hook: &Hook,
         inbound_seq: Option<i64>,
     ) -> Result<usize> {
+        let key_base = match inbound_seq {
+            Some(seq) => format!("in:{seq}"),
+            None => format!("sys:{}", uuid::Uuid::now_v7()),
+        };
+        self.commit_keyed(m, hook, inbound_seq, &key_base).await
+    }
+
+    /// Like [`Outcome::commit`], with the idempotency key prefix of the replies given.
+    pub(crate) async fn commit_keyed(
+        self,
+        m: &Messaging,
+        hook: &Hook,
+        inbound_seq: Option<i64>,
+        key_base: &str,
+    ) -> Result<usize> {
         let messages = if hook.record.kind == Channel::Ussd {
             Vec::new()
         } else {
             self.messages()
-        };
-        let key_base = match inbound_seq {
-            Some(seq) => format!("in:{seq}"),
-            None => format!("sys:{}", uuid::Uuid::now_v7()),
         };
         let outbound = messages
             .iter()
@@ -802,10 +895,23 @@ impl Outcome {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
+        // Ended sessions are kept too: how they ended is recorded, and a dropped USSD
+        // session can be resumed. Only running ones on timer-driven channels have a timer.
+        let encode = |s: &Session| {
+            serde_json::to_value(s).map_err(|e| AppError::Internal(format!("encode: {e}")))
+        };
         let session = match &self.session {
-            Some(s) if !s.is_ended() => Some(
-                serde_json::to_value(s).map_err(|e| AppError::Internal(format!("encode: {e}")))?,
-            ),
+            Some(s) if self.offer => Some(serde_json::json!({ "offer": encode(s)? })),
+            Some(s) => Some(encode(s)?),
+            None => None,
+        };
+        let due_at = match &self.session {
+            Some(s) if !s.is_ended() && !self.offer && hook.record.kind != Channel::Ussd => {
+                match (s.timeout_at, s.expires_at) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                }
+            }
             _ => None,
         };
         let rows = m
@@ -821,6 +927,7 @@ impl Outcome {
                     session,
                     locale: Some(self.locale.clone()),
                     opted_out: self.opted_out,
+                    due_at,
                     outbound,
                     origin: self.origin,
                     at: self.now,

@@ -46,6 +46,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Notify;
 
+/// How often due flow timers are looked for: a timer fires at most this late (plus the
+/// turn's own time).
+const TIMER_TICK: Duration = Duration::from_millis(250);
+
 /// A channel ready to take webhooks: its record, tenant and built adapter.
 #[derive(Debug)]
 pub struct Hook {
@@ -577,6 +581,7 @@ impl Messaging {
                         host::Turn::load_for(self, &hook, &rec.address)
                             .await?
                             .drop_ussd()
+                            .await?
                             .commit(self, &hook, Some(rec.seq))
                             .await?;
                     } else {
@@ -600,12 +605,56 @@ impl Messaging {
         let stop = Arc::new(Notify::new());
         let (s, n) = (self.clone(), self.clone());
         let (s_stop, n_stop) = (stop.clone(), stop.clone());
+        let (t, t_stop) = (self.clone(), stop.clone());
         let sender = tokio::spawn(async move { s.send_loop(s_stop).await });
         let notifier = tokio::spawn(async move { n.notify_loop(n_stop).await });
+        let timers = tokio::spawn(async move { t.timer_loop(t_stop).await });
         shutdown.await;
         stop.notify_waiters();
         let _ = sender.await;
         let _ = notifier.await;
+        let _ = timers.await;
+    }
+
+    async fn timer_loop(self, stop: Arc<Notify>) {
+        loop {
+            if let Err(e) = self.fire_timers().await {
+                tracing::warn!(error = %e, "flow timers");
+            }
+            tokio::select! {
+                _ = stop.notified() => return,
+                _ = tokio::time::sleep(TIMER_TICK) => {}
+            }
+        }
+    }
+
+    /// Feeds every due step timeout or expiry to its session; returns how many fired.
+    pub async fn fire_timers(&self) -> Result<usize> {
+        let store = &self.inner.app.store;
+        let mut fired = 0;
+        for tenant in self.messaging_tenants().await? {
+            let now = self.inner.app.now();
+            for conv in store.due_conversations(tenant.id, now, 200).await? {
+                let hook = self.hook_for(tenant.id, &conv.channel_id).await?;
+                let lock = self.turn_lock(&conv.channel_id, &conv.address);
+                let guard = lock.lock().await;
+                let turn = host::Turn::load_for(self, &hook, &conv.address).await?;
+                // The key names the timer's instant: a timer fired twice sends once.
+                let key = format!("timer:{}:{}", conv.address, now.timestamp_millis());
+                let queued = turn
+                    .timer()
+                    .await?
+                    .commit_keyed(self, &hook, None, &key)
+                    .await?;
+                drop(guard);
+                self.release_turn_lock(&conv.channel_id, &conv.address, lock);
+                if queued > 0 {
+                    self.inner.outbox_ready.notify_one();
+                }
+                fired += 1;
+            }
+        }
+        Ok(fired)
     }
 
     /// Tenants that have at least one channel (the only ones with anything to send).
