@@ -28,3 +28,7 @@ ussd-resume =
     Continue where you left off?
     1. Continue
     2. Start again
+notify-position = Ticket { $ticket }: { $ahead ->
+    [one] 1 person is ahead of you.
+   *[other] { $ahead } people are ahead of you.
+  }

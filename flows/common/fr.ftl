@@ -25,3 +25,7 @@ ussd-resume =
     Reprendre là où vous en étiez ?
     1. Reprendre
     2. Recommencer
+notify-position = Ticket { $ticket } : { $ahead ->
+    [one] 1 personne est devant vous.
+   *[other] { $ahead } personnes sont devant vous.
+  }

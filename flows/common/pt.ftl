@@ -25,3 +25,7 @@ ussd-resume =
     Continuar onde parou?
     1. Continuar
     2. Reiniciar
+notify-position = Senha { $ticket }: { $ahead ->
+    [one] 1 pessoa está à sua frente.
+   *[other] { $ahead } pessoas estão à sua frente.
+  }

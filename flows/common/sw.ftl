@@ -25,3 +25,7 @@ ussd-resume =
     Endelea ulipoishia?
     1. Endelea
     2. Anza upya
+notify-position = Tiketi { $ticket }: { $ahead ->
+    [one] Mtu 1 yuko mbele yako.
+   *[other] Watu { $ahead } wako mbele yako.
+  }

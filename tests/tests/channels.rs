@@ -348,4 +348,71 @@ backend_tests! {
         let r = phones.send("at-ussd", hop(number_of(&screen(&r), "No, thanks"))).await;
         assert!(screen(&r).contains("B001"), "{r}");
     }
+
+    async fn position_updates_near_call_and_feedback_in_order(app) {
+        let (app, seed) = with_quiet_hours(app, "off").await;
+        let phones = app.phones().await;
+        let kiosk = app.login("admin@demo.test", DEMO_PASSWORD).await;
+        for _ in 0..5 {
+            kiosk.create_ticket(seed.services[0].id).await.expect(201, None);
+        }
+        let me = "+254712000112";
+        let issued = join_by_sms(&phones, "at-sms", me).await;
+        assert!(issued.contains("A006") && issued.contains("5 people"), "{issued}");
+        let agent: Session = app.login("agent1@demo.test", DEMO_PASSWORD).await;
+        let call = || async {
+            agent.call_next(seed.agents[0].1.id, seed.counters[0].id).await.expect(200, None);
+        };
+        call().await;
+        phones.wait_for("at-sms", me, "4 people are ahead of you").await;
+        call().await;
+        call().await;
+        phones.wait_for("at-sms", me, "your turn is near").await;
+        call().await;
+        call().await;
+        call().await;
+        let called = phones.wait_for("at-sms", me, "go to counter 1").await;
+        assert!(called.text.unwrap().contains("A006"));
+        // One position update, one "near", one call: thresholds are crossed once.
+        let texts = phones.texts("at-sms", me);
+        let count = |s: &str| texts.iter().filter(|t| t.contains(s)).count();
+        assert_eq!((count("ahead of you"), count("turn is near"), count("go to counter")), (3, 1, 1), "{texts:#?}");
+        // Served: the feedback flow asks for a rating on the same channel.
+        let t = agent.tickets().await.into_iter().find(|t| t["number"] == "A006").unwrap();
+        let id = t["id"].as_str().unwrap().to_owned();
+        agent.act(&id, "start").await.expect(200, None);
+        agent.act(&id, "close").await.expect(200, None);
+        let ask = phones.wait_for("at-sms", me, "How was your visit").await.text.unwrap();
+        phones.send("at-sms", text(me, &number_of(&ask, "Excellent"))).await;
+        phones.wait_for("at-sms", me, "comment").await;
+    }
+
+    async fn quiet_hours_hold_position_updates_until_morning(app) {
+        // Quiet from an hour ago to an hour from now, site time (Africa/Nairobi, UTC+3).
+        let local = chrono::Utc::now() + chrono::Duration::hours(3);
+        let fmt = |t: chrono::DateTime<chrono::Utc>| t.format("%H:%M").to_string();
+        let window = format!("{}-{}", fmt(local - chrono::Duration::hours(1)), fmt(local + chrono::Duration::hours(1)));
+        let (app, seed) = with_quiet_hours(app, &window).await;
+        let phones = app.phones().await;
+        let kiosk = app.login("admin@demo.test", DEMO_PASSWORD).await;
+        for _ in 0..6 {
+            kiosk.create_ticket(seed.services[0].id).await.expect(201, None);
+        }
+        let me = "+254712000113";
+        join_by_sms(&phones, "at-sms", me).await;
+        call_next(&app, &seed).await; // 5 ahead: a position update, but not now
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        assert!(!phones.texts("at-sms", me).iter().any(|t| t.contains("5 people are ahead")), "{window}: {:#?}", phones.texts("at-sms", me));
+        app.clock.advance(Duration::from_secs(2 * 3600));
+        phones.wait_for("at-sms", me, "5 people are ahead of you").await;
+    }
+}
+
+/// Restarts the app with quiet hours set (`off` or `HH:MM-HH:MM`) and seeds the demo.
+async fn with_quiet_hours(app: TestApp, window: &str) -> (TestApp, sq_tests::sq_server::DemoSeed) {
+    let mut app = app;
+    app.config.quiet_hours = window.to_owned();
+    app.restart().await;
+    let seed = app.seed_demo().await;
+    (app, seed)
 }

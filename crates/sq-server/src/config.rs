@@ -44,6 +44,9 @@ pub struct Config {
     /// The public base URL providers call, e.g. `https://queue.example.com`
     /// (`SQ_PUBLIC_URL`): webhook signatures cover the URL as the provider saw it.
     pub public_url: Option<String>,
+    /// Site-local hours when position updates and feedback requests wait, `HH:MM-HH:MM`
+    /// (may wrap midnight), or `off` (`SQ_QUIET_HOURS`). Calls are sent at any hour.
+    pub quiet_hours: String,
 }
 
 impl std::fmt::Debug for Config {
@@ -73,6 +76,7 @@ impl std::fmt::Debug for Config {
                 &self.channel_key.as_ref().map(|_| "<redacted>"),
             )
             .field("public_url", &self.public_url)
+            .field("quiet_hours", &self.quiet_hours)
             .finish()
     }
 }
@@ -92,6 +96,7 @@ impl Default for Config {
             metrics: true,
             channel_key: None,
             public_url: None,
+            quiet_hours: "21:00-07:00".into(),
         }
     }
 }
@@ -183,6 +188,12 @@ pub const CONFIG_TABLE: &[(&str, &str, &str, &str)] = &[
         "(unset: scheme and host of each request)",
         "base URL providers call; webhook signatures cover it (set it behind a proxy)",
     ),
+    (
+        "quiet_hours",
+        "SQ_QUIET_HOURS",
+        "21:00-07:00",
+        "site-local hours when position updates and feedback requests wait (or off)",
+    ),
 ];
 
 impl Config {
@@ -244,6 +255,9 @@ impl Config {
         if let Some(v) = get("SQ_PUBLIC_URL") {
             self.public_url = Some(v);
         }
+        if let Some(v) = get("SQ_QUIET_HOURS") {
+            self.quiet_hours = v;
+        }
         if let Some(v) = get("SQ_METRICS") {
             self.metrics = parse_bool("SQ_METRICS", &v)?;
         }
@@ -287,7 +301,21 @@ impl Config {
             bail!("token lifetimes must be positive");
         }
         self.backend()?;
+        self.quiet_hours()?;
         Ok(())
+    }
+
+    /// The quiet hours as `(start, end)`, `None` when `off`.
+    pub fn quiet_hours(&self) -> anyhow::Result<Option<(chrono::NaiveTime, chrono::NaiveTime)>> {
+        let v = self.quiet_hours.trim();
+        if v.eq_ignore_ascii_case("off") {
+            return Ok(None);
+        }
+        let parse = |t: &str| chrono::NaiveTime::parse_from_str(t.trim(), "%H:%M");
+        match v.split_once('-').map(|(a, b)| (parse(a), parse(b))) {
+            Some((Ok(a), Ok(b))) if a != b => Ok(Some((a, b))),
+            _ => bail!("quiet_hours={v} is not HH:MM-HH:MM (e.g. 21:00-07:00) or off"),
+        }
     }
 }
 

@@ -98,7 +98,11 @@ impl Application {
             None
         };
         let cipher = ChannelCipher::from_secret(&channel_key(&config)?);
-        let messaging = Messaging::new(app.clone(), cipher, NotifySettings::default())
+        let notify = NotifySettings {
+            quiet_hours: config.quiet_hours()?,
+            ..NotifySettings::default()
+        };
+        let messaging = Messaging::new(app.clone(), cipher, notify)
             .context("starting the messaging pipeline")?;
         let state =
             WebState::new(app, metrics).with_messaging(messaging, config.public_url.clone());

@@ -45,6 +45,8 @@ pub(crate) struct Turn<'m> {
     now: DateTime<Utc>,
     /// The ticket this turn issued or found (its notifications go to this conversation).
     issued: Option<TicketId>,
+    /// Variables a flow started by an event gets (`ticket`, `service_name`…).
+    start_vars: Vars,
 }
 
 /// What a turn produced, not yet stored.
@@ -109,6 +111,7 @@ impl<'m> Turn<'m> {
             locale,
             now: m.inner.app.now(),
             issued: None,
+            start_vars: Vars::new(),
         })
     }
 
@@ -369,6 +372,17 @@ impl<'m> Turn<'m> {
         Ok(self.finish(Some(s), out))
     }
 
+    /// Starts `flow` for an event (`ticket.served` → feedback) unless the customer is in
+    /// the middle of another flow, which is never interrupted by the system.
+    pub(crate) async fn event_flow(mut self, flow: &str, vars: Vars) -> Result<Outcome> {
+        if self.conv.opted_out || self.session().is_some() {
+            return Ok(self.outcome(self.stored_session(), Vec::new()));
+        }
+        self.start_vars = vars;
+        let (s, out) = self.run(None, None, flow).await?;
+        Ok(self.finish(Some(s), out))
+    }
+
     /// The stored session as it is, ended or not (not a resume offer).
     fn stored_session(&self) -> Option<Session> {
         self.conv
@@ -456,7 +470,9 @@ impl<'m> Turn<'m> {
             let r = self.renderer(&producer)?;
             let env = self.env(&context, &r);
             match (session, input) {
-                (None, _) => engine::start(&flow.definition, &env),
+                (None, _) => {
+                    engine::start_with(&flow.definition, std::mem::take(&mut self.start_vars), &env)
+                }
                 (Some(s), Some(i)) => engine::resume(&flow.definition, s, i, &env),
                 (Some(_), None) => return Err(AppError::Internal("resume without input".into())),
             }

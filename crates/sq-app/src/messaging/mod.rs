@@ -46,6 +46,20 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Notify;
 
+/// Tells the background loops to finish.
+#[derive(Clone, Debug)]
+pub(crate) struct Stop(tokio::sync::watch::Receiver<bool>);
+
+impl Stop {
+    pub(crate) fn is_set(&self) -> bool {
+        *self.0.borrow()
+    }
+    /// Resolves once stop is set (at once if it already is).
+    pub(crate) async fn wait(&mut self) {
+        let _ = self.0.wait_for(|s| *s).await;
+    }
+}
+
 /// How often due flow timers are looked for: a timer fires at most this late (plus the
 /// turn's own time).
 const TIMER_TICK: Duration = Duration::from_millis(250);
@@ -602,27 +616,25 @@ impl Messaging {
 
     /// Runs the outbox sender and the notifier until `shutdown` resolves.
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) {
-        let stop = Arc::new(Notify::new());
-        let (s, n) = (self.clone(), self.clone());
-        let (s_stop, n_stop) = (stop.clone(), stop.clone());
-        let (t, t_stop) = (self.clone(), stop.clone());
-        let sender = tokio::spawn(async move { s.send_loop(s_stop).await });
-        let notifier = tokio::spawn(async move { n.notify_loop(n_stop).await });
-        let timers = tokio::spawn(async move { t.timer_loop(t_stop).await });
+        // A watch, not a Notify: a loop busy when shutdown comes still sees it next time.
+        let (stop_tx, stop) = tokio::sync::watch::channel(false);
+        let sender = tokio::spawn(self.clone().send_loop(Stop(stop.clone())));
+        let notifier = tokio::spawn(self.clone().notify_loop(Stop(stop.clone())));
+        let timers = tokio::spawn(self.clone().timer_loop(Stop(stop)));
         shutdown.await;
-        stop.notify_waiters();
+        let _ = stop_tx.send(true);
         let _ = sender.await;
         let _ = notifier.await;
         let _ = timers.await;
     }
 
-    async fn timer_loop(self, stop: Arc<Notify>) {
-        loop {
+    async fn timer_loop(self, mut stop: Stop) {
+        while !stop.is_set() {
             if let Err(e) = self.fire_timers().await {
                 tracing::warn!(error = %e, "flow timers");
             }
             tokio::select! {
-                _ = stop.notified() => return,
+                _ = stop.wait() => return,
                 _ = tokio::time::sleep(TIMER_TICK) => {}
             }
         }

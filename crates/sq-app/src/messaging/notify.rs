@@ -11,6 +11,7 @@
 
 use super::{Messaging, address_of};
 use crate::Result;
+use chrono::{DateTime, NaiveTime, Utc};
 use sq_channels::{OutboundBody, OutboundMessage};
 use sq_domain::model::Tenant;
 use sq_domain::ticket::{Ticket, TicketStatus};
@@ -18,14 +19,19 @@ use sq_domain::{QueueId, TicketId};
 use sq_flow::Value;
 use sq_store::{NewOutbound, OutboundClass, StoreError, TicketFilter, TicketOrigin};
 use std::collections::BTreeSet;
-use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Notify;
 
 #[derive(Clone, Debug)]
 pub struct NotifySettings {
-    /// "Your turn is near" once a ticket has at most this many people ahead (0: off).
+    /// "Your turn is near" once a ticket has at most this many people ahead (0: off)…
     pub approaching_position: u32,
+    /// …or its ETA range ends within this many minutes (0: off).
+    pub approaching_eta_minutes: u32,
+    /// Position updates when the people ahead first fall to or below each of these.
+    pub position_thresholds: Vec<u32>,
+    /// Site-local hours in which non-urgent messages (position updates, feedback requests)
+    /// wait until the end: `(start, end)`, may wrap midnight. Calls are always sent.
+    pub quiet_hours: Option<(NaiveTime, NaiveTime)>,
     /// How often the feed is read: notifications leave within this of the event.
     pub poll: Duration,
 }
@@ -34,22 +40,67 @@ impl Default for NotifySettings {
     fn default() -> Self {
         NotifySettings {
             approaching_position: 2,
+            approaching_eta_minutes: 5,
+            position_thresholds: vec![10, 5],
+            quiet_hours: Some((
+                NaiveTime::from_hms_opt(21, 0, 0).unwrap_or_default(),
+                NaiveTime::from_hms_opt(7, 0, 0).unwrap_or_default(),
+            )),
             poll: Duration::from_millis(200),
         }
     }
+}
+
+/// Whether a message may wake the customer at night.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Urgency {
+    Now,
+    NotInQuietHours,
+}
+
+/// The first instant at or after `now` outside the quiet hours of a site in `tz`.
+pub(crate) fn after_quiet_hours(
+    now: DateTime<Utc>,
+    tz: chrono_tz::Tz,
+    (start, end): (NaiveTime, NaiveTime),
+) -> DateTime<Utc> {
+    let local = now.with_timezone(&tz);
+    let t = local.time();
+    let quiet = if start <= end {
+        t >= start && t < end
+    } else {
+        t >= start || t < end
+    };
+    if !quiet {
+        return now;
+    }
+    let day = if start > end && t >= start {
+        local.date_naive() + chrono::Duration::days(1)
+    } else {
+        local.date_naive()
+    };
+    // A DST gap at `end` moves to the first valid instant after it.
+    let mut wake = day.and_time(end);
+    for _ in 0..4 {
+        if let Some(at) = wake.and_local_timezone(tz).earliest() {
+            return at.with_timezone(&Utc);
+        }
+        wake += chrono::Duration::minutes(30);
+    }
+    now
 }
 
 /// Events read per batch.
 const FEED_BATCH: u32 = 500;
 
 impl Messaging {
-    pub(crate) async fn notify_loop(self, stop: Arc<Notify>) {
-        loop {
+    pub(crate) async fn notify_loop(self, mut stop: super::Stop) {
+        while !stop.is_set() {
             if let Err(e) = self.notify_due().await {
                 tracing::warn!(error = %e, "notifier");
             }
             tokio::select! {
-                _ = stop.notified() => return,
+                _ = stop.wait() => return,
                 _ = tokio::time::sleep(self.inner.notify.poll) => {}
             }
         }
@@ -161,14 +212,12 @@ impl Messaging {
                 "cancel" => {
                     moved.insert(ticket.queue_id);
                 }
+                "close" => self.feedback(tenant, &ticket, &key).await?,
                 _ => {}
             }
         }
-        let near = self.inner.notify.approaching_position;
-        if near > 0 {
-            for q in moved {
-                self.approaching(&mut rows, tenant, q, near).await?;
-            }
+        for q in moved {
+            self.approaching(&mut rows, tenant, q).await?;
         }
         let now = self.inner.app.now();
         let queued = store
@@ -181,15 +230,25 @@ impl Messaging {
         Ok(Some(queued.len()))
     }
 
-    /// "Your turn is near" for the first waiting tickets of a queue, once per ticket.
+    /// For the first waiting tickets of a queue that moved: "your turn is near" (position
+    /// or ETA), else a position update at each threshold crossed. Each is sent once per
+    /// ticket and threshold (the idempotency key says which), which also caps how often a
+    /// customer hears from the queue.
     async fn approaching(
         &self,
         rows: &mut Vec<NewOutbound>,
         tenant: &Tenant,
         queue: QueueId,
-        near: u32,
     ) -> Result<()> {
+        let settings = &self.inner.notify;
         let store = &self.inner.app.store;
+        let horizon = settings
+            .position_thresholds
+            .iter()
+            .copied()
+            .chain([settings.approaching_position])
+            .max()
+            .unwrap_or(0);
         let mut waiting = store
             .tickets(
                 tenant.id,
@@ -201,23 +260,83 @@ impl Messaging {
             )
             .await?;
         waiting.sort_by_key(|t| (t.arrived_at, t.seq));
-        for t in waiting.into_iter().take(near as usize + 1) {
+        for t in waiting.into_iter().take(horizon as usize + 1) {
             let view = self.inner.app.view(tenant, t.clone()).await?;
-            let Some(ahead) = view.ahead.filter(|a| *a <= near) else {
-                continue;
-            };
-            self.push(
-                rows,
-                tenant,
-                &t,
-                format!("near:{}", t.id),
-                "notify-approaching",
-                vec![
-                    ("ticket", Value::Text(t.number.clone())),
-                    ("ahead", Value::Int(i64::from(ahead))),
-                ],
-            )
+            let Some(ahead) = view.ahead else { continue };
+            let soon = view.eta.is_some_and(|e| {
+                settings.approaching_eta_minutes > 0
+                    && e.max_seconds <= settings.approaching_eta_minutes * 60
+            });
+            let args = vec![
+                ("ticket", Value::Text(t.number.clone())),
+                ("ahead", Value::Int(i64::from(ahead))),
+            ];
+            if (settings.approaching_position > 0 && ahead <= settings.approaching_position) || soon
+            {
+                self.push(
+                    rows,
+                    tenant,
+                    &t,
+                    format!("near:{}", t.id),
+                    "notify-approaching",
+                    args,
+                )
+                .await?;
+            } else if let Some(step) = settings
+                .position_thresholds
+                .iter()
+                .copied()
+                .filter(|th| ahead <= *th)
+                .min()
+            {
+                let key = format!("pos:{}:{step}", t.id);
+                self.push_with(
+                    rows,
+                    tenant,
+                    &t,
+                    key,
+                    "notify-position",
+                    args,
+                    Urgency::NotInQuietHours,
+                )
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A served customer is asked for feedback on the channel they came from, unless they
+    /// are in another conversation.
+    async fn feedback(&self, tenant: &Tenant, ticket: &Ticket, key: &str) -> Result<()> {
+        let Some(origin) = self.origin_of(tenant, ticket).await? else {
+            return Ok(());
+        };
+        let hook = self.hook_for(tenant.id, &origin.channel_id).await?;
+        if hook.record.kind == sq_domain::Channel::Ussd {
+            return Ok(());
+        }
+        let service = self
+            .inner
+            .app
+            .store
+            .service(tenant.id, ticket.service_id)
+            .await?
+            .map(|s| s.name.as_str().to_owned())
+            .unwrap_or_default();
+        let mut vars = sq_flow::Vars::new();
+        vars.insert("ticket".into(), Value::Text(ticket.number.clone()));
+        vars.insert("service_name".into(), Value::Text(service));
+        let lock = self.turn_lock(&origin.channel_id, &origin.address);
+        let guard = lock.lock().await;
+        let outcome = super::host::Turn::load_for(self, &hook, &origin.address)
+            .await?
+            .event_flow("feedback", vars)
             .await?;
+        let queued = outcome.commit_keyed(self, &hook, None, key).await?;
+        drop(guard);
+        self.release_turn_lock(&origin.channel_id, &origin.address, lock);
+        if queued > 0 {
+            self.inner.outbox_ready.notify_one();
         }
         Ok(())
     }
@@ -265,6 +384,21 @@ impl Messaging {
         id: &str,
         args: Vec<(&str, Value)>,
     ) -> Result<()> {
+        self.push_with(rows, tenant, ticket, key, id, args, Urgency::Now)
+            .await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn push_with(
+        &self,
+        rows: &mut Vec<NewOutbound>,
+        tenant: &Tenant,
+        ticket: &Ticket,
+        key: String,
+        id: &str,
+        args: Vec<(&str, Value)>,
+        urgency: Urgency,
+    ) -> Result<()> {
         let Some(origin) = self.origin_of(tenant, ticket).await? else {
             return Ok(());
         };
@@ -302,8 +436,72 @@ impl Messaging {
             body: serde_json::to_value(&msg)
                 .map_err(|e| crate::AppError::Internal(format!("encode: {e}")))?,
             idempotency_key: key,
-            not_before: self.inner.app.now(),
+            not_before: self.not_before(tenant, ticket, urgency).await?,
         });
         Ok(())
+    }
+
+    async fn not_before(
+        &self,
+        tenant: &Tenant,
+        ticket: &Ticket,
+        urgency: Urgency,
+    ) -> Result<DateTime<Utc>> {
+        let now = self.inner.app.now();
+        let (Urgency::NotInQuietHours, Some(hours)) = (urgency, self.inner.notify.quiet_hours)
+        else {
+            return Ok(now);
+        };
+        let Some(site) = self.inner.app.store.site(tenant.id, ticket.site_id).await? else {
+            return Ok(now);
+        };
+        Ok(after_quiet_hours(now, site.timezone.0, hours))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn hours(a: u32, b: u32) -> (NaiveTime, NaiveTime) {
+        (
+            NaiveTime::from_hms_opt(a, 0, 0).unwrap(),
+            NaiveTime::from_hms_opt(b, 0, 0).unwrap(),
+        )
+    }
+
+    #[test]
+    fn quiet_hours_defer_to_their_local_end() {
+        let nairobi = chrono_tz::Africa::Nairobi; // UTC+3
+        let at = |h, m| Utc.with_ymd_and_hms(2026, 3, 10, h, m, 0).unwrap();
+        // 22:30 local → 07:00 local next day (04:00 UTC).
+        assert_eq!(
+            after_quiet_hours(at(19, 30), nairobi, hours(21, 7)),
+            Utc.with_ymd_and_hms(2026, 3, 11, 4, 0, 0).unwrap()
+        );
+        // 06:00 local → 07:00 local the same day.
+        assert_eq!(after_quiet_hours(at(3, 0), nairobi, hours(21, 7)), at(4, 0));
+        // Noon: not quiet.
+        assert_eq!(after_quiet_hours(at(9, 0), nairobi, hours(21, 7)), at(9, 0));
+        // A window that does not wrap midnight: 12:00-14:00.
+        assert_eq!(
+            after_quiet_hours(at(10, 0), nairobi, hours(12, 14)),
+            at(11, 0)
+        );
+    }
+
+    #[test]
+    fn quiet_hours_ending_in_a_dst_gap_end_after_it() {
+        // Paris springs forward on 2026-03-29 at 02:00 → 03:00; a window ending at 02:30
+        // ends at the first valid local time after the gap.
+        let paris = chrono_tz::Europe::Paris;
+        let before = Utc.with_ymd_and_hms(2026, 3, 28, 23, 30, 0).unwrap(); // 00:30 local
+        let end = (
+            NaiveTime::from_hms_opt(22, 0, 0).unwrap(),
+            NaiveTime::from_hms_opt(2, 30, 0).unwrap(),
+        );
+        let wake = after_quiet_hours(before, paris, end);
+        assert_eq!(wake, Utc.with_ymd_and_hms(2026, 3, 29, 1, 0, 0).unwrap()); // 03:00 CEST
     }
 }

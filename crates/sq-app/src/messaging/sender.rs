@@ -14,9 +14,7 @@ use chrono::{DateTime, Utc};
 use sq_channels::{OutboundMessage, SendError};
 use sq_store::{OutboundRecord, SendResult};
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Notify;
 
 /// Rows leased per tenant per tick.
 const BATCH: u32 = 50;
@@ -40,8 +38,8 @@ pub(crate) fn backoff(attempts: u32, retry_after: Option<Duration>) -> Duration 
 }
 
 impl Messaging {
-    pub(crate) async fn send_loop(self, stop: Arc<Notify>) {
-        loop {
+    pub(crate) async fn send_loop(self, mut stop: super::Stop) {
+        while !stop.is_set() {
             let busy = match self.send_due().await {
                 Ok(n) => n > 0,
                 Err(e) => {
@@ -51,12 +49,12 @@ impl Messaging {
             };
             if busy {
                 tokio::select! {
-                    _ = stop.notified() => return,
+                    _ = stop.wait() => return,
                     _ = tokio::time::sleep(Duration::from_millis(5)) => {}
                 }
             } else {
                 tokio::select! {
-                    _ = stop.notified() => return,
+                    _ = stop.wait() => return,
                     _ = self.inner.outbox_ready.notified() => {}
                     _ = tokio::time::sleep(TICK) => {}
                 }
