@@ -406,6 +406,29 @@ backend_tests! {
         app.clock.advance(Duration::from_secs(2 * 3600));
         phones.wait_for("at-sms", me, "5 people are ahead of you").await;
     }
+
+    async fn whatsapp_outside_24_hours_falls_back_to_sms(app) {
+        let (app, seed) = with_quiet_hours(app, "off").await;
+        let phones = app.phones().await;
+        let me = "+254712000114";
+        phones.send("whatsapp", text(me, "join")).await;
+        phones.wait_for("whatsapp", me, "Which service").await;
+        let deposits = seed.services[0].id.to_string();
+        let tap = |id: &str, title: &str| InboundRequest {
+            from: me.into(),
+            button_reply: Some(IdTitle { id: id.into(), title: title.into() }),
+            ..Default::default()
+        };
+        phones.send("whatsapp", tap(&deposits, "Deposits")).await;
+        phones.wait_for("whatsapp", me, "your name").await;
+        phones.send("whatsapp", tap("no", "No, thanks")).await;
+        phones.wait_for("whatsapp", me, "A001").await;
+        // A day later the WhatsApp window is closed: the call goes out by SMS.
+        app.clock.advance(Duration::from_secs(25 * 3600));
+        call_next(&app, &seed).await;
+        phones.wait_for("twilio", me, "go to counter 1").await;
+        assert!(!phones.texts("whatsapp", me).iter().any(|t| t.contains("counter")));
+    }
 }
 
 /// Restarts the app with quiet hours set (`off` or `HH:MM-HH:MM`) and seeds the demo.

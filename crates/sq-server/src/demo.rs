@@ -81,7 +81,9 @@ pub fn demo_channels(sim_base: &str, secret: &str) -> Vec<NewChannelRequest> {
             "WhatsApp (simulated)",
             json!({"provider": "whatsapp_cloud", "phone_number_id": DEMO_WHATSAPP_NUMBER_ID,
                    "access_token": "demo-access-token", "app_secret": secret,
-                   "verify_token": secret, "graph_url": sim_base}),
+                   "verify_token": secret, "graph_url": sim_base,
+                   // The simulated number has Meta's higher throughput tier.
+                   "messages_per_second": 1000}),
         ),
         ch(
             "demo-twilio-sms",

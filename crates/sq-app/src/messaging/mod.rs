@@ -70,6 +70,18 @@ pub struct Hook {
     pub record: ChannelRecord,
     pub tenant: Tenant,
     pub adapter: ChannelAdapter,
+    /// The provider's sending limit for this account (config `messages_per_second`).
+    pub messages_per_second: f64,
+}
+
+/// The sending limit when the configuration names none: WhatsApp Cloud's default tier,
+/// Telegram's per-bot limit, a cautious figure for SMS aggregators.
+fn default_rate(kind: Channel) -> f64 {
+    match kind {
+        Channel::Whatsapp => 80.0,
+        Channel::Telegram => 30.0,
+        _ => 50.0,
+    }
 }
 
 /// What an admin sends to add a channel.
@@ -106,6 +118,8 @@ struct Inner {
     ussd_consumed: Mutex<HashMap<String, String>>,
     /// Wakes the sender when rows are queued.
     outbox_ready: Notify,
+    /// Provider rate limits of this process.
+    limiter: sender::RateLimiter,
     notify: NotifySettings,
 }
 
@@ -187,6 +201,7 @@ impl Messaging {
                 turns: Mutex::default(),
                 ussd_consumed: Mutex::default(),
                 outbox_ready: Notify::new(),
+                limiter: sender::RateLimiter::default(),
                 notify,
             }),
         })
@@ -356,12 +371,20 @@ impl Messaging {
             .cipher
             .open(&record.config_enc)
             .map_err(|e| AppError::Internal(format!("channel {id}: {e}")))?;
-        let config: AdapterConfig = serde_json::from_slice(&plain)
+        let raw: serde_json::Value = serde_json::from_slice(&plain)
+            .map_err(|e| AppError::Internal(format!("channel {id} configuration: {e}")))?;
+        let messages_per_second = raw
+            .get("messages_per_second")
+            .and_then(|v| v.as_f64())
+            .filter(|r| *r > 0.0)
+            .unwrap_or_else(|| default_rate(record.kind));
+        let config: AdapterConfig = serde_json::from_value(raw)
             .map_err(|e| AppError::Internal(format!("channel {id} configuration: {e}")))?;
         let hook = Arc::new(Hook {
             record,
             tenant,
             adapter: config.build(),
+            messages_per_second,
         });
         self.lock_hooks().insert(id.to_owned(), hook.clone());
         Ok(hook)

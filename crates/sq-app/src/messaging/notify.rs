@@ -403,23 +403,41 @@ impl Messaging {
             return Ok(());
         };
         let mut hook = self.hook_for(tenant.id, &origin.channel_id).await?;
-        // A USSD session is over long before the call: the customer hears by SMS, on the
-        // tenant's first SMS channel, as USSD services do.
-        if hook.record.kind == sq_domain::Channel::Ussd {
-            let channels = self.inner.app.store.channels(tenant.id).await?;
-            let Some(sms) = channels.iter().find(|c| c.kind == sq_domain::Channel::Sms) else {
-                return Ok(());
-            };
-            hook = self.hook_for(tenant.id, &sms.id).await?;
-        }
-        let conv = self
-            .inner
-            .app
-            .store
+        let now = self.inner.app.now();
+        let store = &self.inner.app.store;
+        let conv = store
             .conversation(tenant.id, &hook.record.id, &origin.address)
             .await?;
         if conv.as_ref().is_some_and(|c| c.opted_out) {
             return Ok(());
+        }
+        // USSD cannot be pushed to, and WhatsApp allows free text only within 24 hours of
+        // the customer's last message: both fall back to SMS on the tenant's first SMS
+        // channel, when the address is a phone number.
+        let closed = match hook.record.kind {
+            sq_domain::Channel::Ussd => true,
+            sq_domain::Channel::Whatsapp => !sq_channels::whatsapp::within_service_window(
+                conv.as_ref().and_then(|c| c.last_inbound_at),
+                now,
+            ),
+            _ => false,
+        };
+        if closed {
+            let channels = store.channels(tenant.id).await?;
+            let sms = channels.iter().find(|c| c.kind == sq_domain::Channel::Sms);
+            let phone = sq_channels::Address::phone_or_other(&origin.address);
+            let (Some(sms), Some(_)) = (sms, phone.as_phone()) else {
+                tracing::info!(channel = %hook.record.id, "no channel can reach the customer now; notification dropped");
+                return Ok(());
+            };
+            hook = self.hook_for(tenant.id, &sms.id).await?;
+            let opted_out = store
+                .conversation(tenant.id, &hook.record.id, &origin.address)
+                .await?
+                .is_some_and(|c| c.opted_out);
+            if opted_out {
+                return Ok(());
+            }
         }
         let args: Vec<(String, Value)> = args.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
         let text = self.common_text(origin.locale.as_deref(), &hook, id, &args);

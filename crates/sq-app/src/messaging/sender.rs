@@ -5,8 +5,11 @@
 //!
 //! Fairness: each pass leases at most [`BATCH`] rows per tenant and sends at most
 //! [`PER_CHANNEL_PER_TICK`] per channel, replies first; the rest waits for the next pass.
-//! Per-number provider rate limits (WhatsApp 80/s, Telegram 1/s per chat) are not enforced
-//! yet: a provider's 429 is retried after its `Retry-After`.
+//! Provider rate limits are kept with token buckets in this process ([`limits_for`]): each
+//! channel's `messages_per_second` (default WhatsApp Cloud 80 per business number, Telegram
+//! 30 per bot, SMS 50) and Telegram's 1/s per chat (bursts of 3); a message over its limit
+//! waits until a token is due. A provider's 429 is
+//! still retried after its `Retry-After` (several nodes share a number's limit).
 
 use super::{Messaging, redact};
 use crate::Result;
@@ -35,6 +38,51 @@ pub(crate) fn backoff(attempts: u32, retry_after: Option<Duration>) -> Duration 
     let jitter = rand::rng().random_range(0.75..1.25);
     let d = Duration::from_secs_f64(secs * jitter);
     d.max(retry_after.unwrap_or_default())
+}
+
+/// `(bucket key, rate per second, burst)` for each limit a message counts against: the
+/// channel's (its `messages_per_second`), and on Telegram the chat's, which a callback
+/// answer does not count against (it is not a message in the chat).
+fn limits_for(hook: &super::Hook, row: &OutboundRecord) -> Vec<(String, f64, f64)> {
+    let rate = hook.messages_per_second;
+    let mut out = vec![(format!("ch:{}", row.channel_id), rate, rate.max(1.0))];
+    let is_answer = row.body.pointer("/body/answer_callback").is_some();
+    if hook.record.kind == sq_domain::Channel::Telegram && !is_answer {
+        out.push((format!("tg:{}:{}", row.channel_id, row.address), 1.0, 3.0));
+    }
+    out
+}
+
+/// Token buckets by key.
+#[derive(Debug, Default)]
+pub(crate) struct RateLimiter {
+    buckets: std::sync::Mutex<HashMap<String, (f64, std::time::Instant)>>,
+}
+
+impl RateLimiter {
+    /// Takes one token from every bucket, or none and says how long until all have one.
+    pub(crate) fn take(&self, limits: &[(String, f64, f64)]) -> Result<(), Duration> {
+        let mut map = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        let now = std::time::Instant::now();
+        let mut wait = Duration::ZERO;
+        for (key, rate, burst) in limits {
+            let (tokens, last) = map.get(key).copied().unwrap_or((*burst, now));
+            let tokens = (tokens + now.duration_since(last).as_secs_f64() * rate).min(*burst);
+            if tokens < 1.0 {
+                wait = wait.max(Duration::from_secs_f64((1.0 - tokens) / rate));
+            }
+            map.insert(key.clone(), (tokens, now));
+        }
+        if wait > Duration::ZERO {
+            return Err(wait);
+        }
+        for (key, _, _) in limits {
+            if let Some(b) = map.get_mut(key) {
+                b.0 -= 1.0;
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Messaging {
@@ -82,7 +130,15 @@ impl Messaging {
             for row in rows {
                 let n = per_channel.entry(row.channel_id.clone()).or_default();
                 if *n >= PER_CHANNEL_PER_TICK {
-                    deferred.push(row);
+                    deferred.push((row, Duration::ZERO));
+                    continue;
+                }
+                let limits = match self.hook_for(tenant.id, &row.channel_id).await {
+                    Ok(h) => limits_for(&h, &row),
+                    Err(_) => Vec::new(),
+                };
+                if let Err(wait) = self.inner.limiter.take(&limits) {
+                    deferred.push((row, wait));
                     continue;
                 }
                 *n += 1;
@@ -114,14 +170,14 @@ impl Messaging {
             for j in joins {
                 sent += j.await.unwrap_or(0);
             }
-            // Over the per-tick limit: released for the next tick, not counted as tries.
-            for row in deferred {
+            // Over a limit: released for when it allows the message.
+            for (row, wait) in deferred {
                 store
                     .record_send(
                         tenant.id,
                         row.id,
                         SendResult::Retry {
-                            at: now,
+                            at: at_after(now, wait),
                             error: row.last_error.clone().unwrap_or_default(),
                         },
                         now,
@@ -206,6 +262,33 @@ fn at_after(now: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn token_buckets_limit_each_key_and_refill() {
+        let l = RateLimiter::default();
+        let chat = |c: &str| {
+            vec![
+                ("bot".to_owned(), 30.0, 30.0),
+                (format!("chat:{c}"), 1.0, 3.0),
+            ]
+        };
+        for _ in 0..3 {
+            assert!(l.take(&chat("a")).is_ok());
+        }
+        let wait = l.take(&chat("a")).unwrap_err();
+        assert!(
+            wait > Duration::from_millis(900) && wait <= Duration::from_secs(1),
+            "{wait:?}"
+        );
+        // Another chat of the same bot is not held back by the first.
+        assert!(l.take(&chat("b")).is_ok());
+        // A refused message takes no token from the bot's bucket either.
+        let l = RateLimiter::default();
+        let one = vec![("x".to_owned(), 1000.0, 1.0)];
+        assert!(l.take(&one).is_ok());
+        std::thread::sleep(Duration::from_millis(5));
+        assert!(l.take(&one).is_ok(), "refilled at 1000/s");
+    }
 
     #[test]
     fn backoff_grows_with_jitter_and_honours_retry_after() {
