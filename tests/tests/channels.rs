@@ -429,6 +429,43 @@ backend_tests! {
         phones.wait_for("twilio", me, "go to counter 1").await;
         assert!(!phones.texts("whatsapp", me).iter().any(|t| t.contains("counter")));
     }
+
+    async fn channels_api_checks_configs_and_hides_credentials(app) {
+        app.seed_demo().await;
+        let admin = app.login("admin@demo.test", DEMO_PASSWORD).await;
+        let agent = app.login("agent1@demo.test", DEMO_PASSWORD).await;
+        let good = serde_json::json!({
+            "name": "Bot",
+            "config": {"provider": "telegram", "bot_token": "123:secret-token", "secret_token": "s3cret-s3cret"}
+        });
+        agent.post(&agent.t("/channels"), &good).await.expect(403, Some("forbidden"));
+        let bad = serde_json::json!({"name": "Bot", "config": {"provider": "telegram"}});
+        admin.post(&admin.t("/channels"), &bad).await.expect(422, Some("invalid_channel_config"));
+        let unknown = serde_json::json!({"name": "Bot", "config": {"provider": "pigeon"}});
+        admin.post(&admin.t("/channels"), &unknown).await.expect(422, Some("invalid_channel_config"));
+        assert_eq!(admin.get(&admin.t("/channels")).await.body.as_array().unwrap().len(), 0);
+        let created = admin.post(&admin.t("/channels"), &good).await;
+        created.expect(201, None);
+        let id = created.str("id");
+        assert!(id.starts_with("ch_") && id.len() > 20, "{id}");
+        assert_eq!(created.str("webhook_path"), format!("/hooks/{id}"));
+        let listed = admin.get(&admin.t("/channels")).await;
+        assert!(!listed.text.contains("secret"), "{}", listed.text);
+        admin
+            .post(&admin.t("/channels"), &serde_json::json!({"id": id, "name": "Again", "config": good["config"]}))
+            .await
+            .expect(409, Some("conflict"));
+        // The credentials are not in the database in clear, nor in the audit log.
+        if app.backend == sq_tests::Backend::Sqlite {
+            let db = std::fs::read(app.data_dir.path().join("smartqueue.db")).unwrap_or_default();
+            let wal = std::fs::read(app.data_dir.path().join("smartqueue.db-wal")).unwrap_or_default();
+            let hay = [db, wal].concat();
+            assert!(!hay.windows(12).any(|w| w == b"secret-token"), "token in clear on disk");
+        }
+        // Unknown channels look like any unknown address.
+        let r = app.post_json("/hooks/no-such-channel", None, &serde_json::json!({})).await;
+        r.expect(404, Some("route_not_found"));
+    }
 }
 
 /// Restarts the app with quiet hours set (`off` or `HH:MM-HH:MM`) and seeds the demo.

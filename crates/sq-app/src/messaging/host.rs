@@ -673,14 +673,7 @@ impl<'m> Turn<'m> {
                             );
                             match view.eta {
                                 Some(eta) => {
-                                    vars.insert(
-                                        "eta_min".into(),
-                                        Value::Int(i64::from(eta.min_seconds.div_ceil(60))),
-                                    );
-                                    vars.insert(
-                                        "eta_max".into(),
-                                        Value::Int(i64::from(eta.max_seconds.div_ceil(60).max(1))),
-                                    );
+                                    eta_vars(&mut vars, &eta);
                                     "ok"
                                 }
                                 None => "no_eta",
@@ -713,14 +706,7 @@ impl<'m> Turn<'m> {
                         vars.insert("ticket_count".into(), Value::Int(open.len() as i64));
                         match view.eta {
                             Some(eta) => {
-                                vars.insert(
-                                    "eta_min".into(),
-                                    Value::Int(i64::from(eta.min_seconds.div_ceil(60))),
-                                );
-                                vars.insert(
-                                    "eta_max".into(),
-                                    Value::Int(i64::from(eta.max_seconds.div_ceil(60).max(1))),
-                                );
+                                eta_vars(&mut vars, &eta);
                                 "waiting"
                             }
                             None => "no_eta",
@@ -801,6 +787,18 @@ impl<'m> Turn<'m> {
             .map(|c| c.name.as_str().to_owned())
             .unwrap_or_default())
     }
+}
+
+/// `eta_min`/`eta_max` in whole minutes (at least 1 at the top, so "0-1 min" reads right).
+fn eta_vars(vars: &mut Vars, eta: &sq_domain::eta::Eta) {
+    vars.insert(
+        "eta_min".into(),
+        Value::Int(i64::from(eta.min_seconds.div_ceil(60))),
+    );
+    vars.insert(
+        "eta_max".into(),
+        Value::Int(i64::from(eta.max_seconds.div_ceil(60).max(1))),
+    );
 }
 
 /// The flow a system keyword opens once it has interrupted the current one.

@@ -163,6 +163,21 @@ pub fn redact(address: &str) -> String {
     format!("…{tail}")
 }
 
+fn invalid_config(field: &'static str, detail: String) -> AppError {
+    AppError::Invalid {
+        code: "invalid_channel_config",
+        field,
+        detail,
+    }
+}
+
+/// The configuration must build an adapter.
+fn check_config(config: &serde_json::Value) -> Result<()> {
+    serde_json::from_value::<AdapterConfig>(config.clone())
+        .map(drop)
+        .map_err(|e| invalid_config("config", e.to_string()))
+}
+
 fn random_channel_id() -> String {
     use rand::Rng;
     const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyz23456789";
@@ -224,11 +239,7 @@ impl Messaging {
         if !p.may_access(tenant.id) {
             return Err(AppError::NotFound("tenant"));
         }
-        let invalid = |field: &'static str, detail: String| AppError::Invalid {
-            code: "invalid_channel_config",
-            field,
-            detail,
-        };
+        let invalid = invalid_config;
         let (provider, kind) = kind_of(&req.config).ok_or_else(|| {
             invalid(
                 "config.provider",
@@ -237,8 +248,7 @@ impl Messaging {
                     .into(),
             )
         })?;
-        serde_json::from_value::<AdapterConfig>(req.config.clone())
-            .map_err(|e| invalid("config", e.to_string()))?;
+        check_config(&req.config)?;
         let id = match req.id {
             Some(id) => {
                 let ok = (3..=64).contains(&id.len())

@@ -143,36 +143,21 @@ impl Messaging {
             };
             let key = format!("evt:{pos}");
             match ev.kind.as_str() {
-                "call" => {
-                    moved.insert(ticket.queue_id);
+                kind @ ("call" | "recall") => {
+                    if kind == "call" {
+                        moved.insert(ticket.queue_id);
+                    }
+                    let id = if kind == "call" {
+                        "notify-called"
+                    } else {
+                        "notify-recalled"
+                    };
                     let counter = self.counter_label(tenant, &ticket).await?;
-                    self.push(
-                        &mut rows,
-                        tenant,
-                        &ticket,
-                        key,
-                        "notify-called",
-                        vec![
-                            ("ticket", Value::Text(ticket.number.clone())),
-                            ("counter", Value::Text(counter)),
-                        ],
-                    )
-                    .await?;
-                }
-                "recall" => {
-                    let counter = self.counter_label(tenant, &ticket).await?;
-                    self.push(
-                        &mut rows,
-                        tenant,
-                        &ticket,
-                        key,
-                        "notify-recalled",
-                        vec![
-                            ("ticket", Value::Text(ticket.number.clone())),
-                            ("counter", Value::Text(counter)),
-                        ],
-                    )
-                    .await?;
+                    let args = vec![
+                        ("ticket", Value::Text(ticket.number.clone())),
+                        ("counter", Value::Text(counter)),
+                    ];
+                    self.push(&mut rows, tenant, &ticket, key, id, args).await?;
                 }
                 "no_show" => {
                     self.push(
