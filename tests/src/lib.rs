@@ -204,6 +204,11 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) 
         listen: "127.0.0.1:0".parse().expect("address"),
         data_dir: data_dir.path().to_path_buf(),
         database_url: pg.as_ref().map(|p| p.url.clone()),
+        // The PostgreSQL pass runs with Redis too, when CI gives one (scale-out setup).
+        redis_url: pg
+            .as_ref()
+            .and_then(|_| std::env::var("TEST_REDIS_URL").ok())
+            .filter(|u| !u.is_empty()),
         jwt_secret: Some(jwt_secret.clone()),
         ..Config::default()
     };

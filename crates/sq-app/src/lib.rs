@@ -14,9 +14,9 @@ pub use messaging::{ChannelCipher, Hook, Messaging, NewChannelRequest, NotifySet
 pub use queue::{QueueOverview, TicketView};
 
 use chrono::{DateTime, Utc};
-use sq_domain::TenantSlug;
 use sq_domain::audit::AuditContext;
 use sq_domain::model::Tenant;
+use sq_domain::{TenantId, TenantSlug};
 use sq_store::Store;
 use std::fmt::Debug;
 use std::sync::Arc;
@@ -35,6 +35,43 @@ impl Clock for SystemClock {
     }
 }
 
+/// Tells every node (and every part of this one) that a tenant's queue data changed, so
+/// live pages and the notifier read the ticket event feed now instead of at their next
+/// poll. A hint, never the data: the feed in the database stays the source of truth, so a
+/// lost signal only costs latency. In-process by default ([`LocalBus`]); the server swaps in
+/// Redis pub/sub when `REDIS_URL` is set, so a call made on one node wakes the others.
+pub trait ChangeBus: Send + Sync + Debug + 'static {
+    fn publish(&self, tenant: TenantId);
+    fn subscribe(&self) -> tokio::sync::broadcast::Receiver<TenantId>;
+}
+
+/// The in-process [`ChangeBus`].
+#[derive(Debug, Clone)]
+pub struct LocalBus(tokio::sync::broadcast::Sender<TenantId>);
+
+impl Default for LocalBus {
+    fn default() -> Self {
+        Self(tokio::sync::broadcast::channel(4096).0)
+    }
+}
+
+impl LocalBus {
+    /// The sender, for a bus that also delivers signals from elsewhere (Redis).
+    pub fn sender(&self) -> &tokio::sync::broadcast::Sender<TenantId> {
+        &self.0
+    }
+}
+
+impl ChangeBus for LocalBus {
+    fn publish(&self, tenant: TenantId) {
+        // No subscriber yet is fine: nobody needs waking.
+        let _ = self.0.send(tenant);
+    }
+    fn subscribe(&self) -> tokio::sync::broadcast::Receiver<TenantId> {
+        self.0.subscribe()
+    }
+}
+
 /// Where a request came from, for the audit log.
 #[derive(Debug, Clone, Default)]
 pub struct RequestMeta {
@@ -47,6 +84,8 @@ pub struct RequestMeta {
 pub struct App {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
+    /// Change signals: published after every ticket write made through these use cases.
+    pub bus: Arc<dyn ChangeBus>,
     auth: Arc<AuthConfig>,
     limiter: Arc<LoginLimiter>,
 }
@@ -58,6 +97,7 @@ impl App {
         Self {
             store,
             clock,
+            bus: Arc::new(LocalBus::default()),
             auth: Arc::new(auth),
             limiter: Arc::new(LoginLimiter::default()),
         }

@@ -260,6 +260,7 @@ impl App {
             .await?;
         metrics::counter!("sq_tickets_issued_total", "channel" => ticket.channel.as_str())
             .increment(1);
+        self.bus.publish(t.id);
         self.view(t, ticket).await
     }
 
@@ -431,6 +432,7 @@ impl App {
             .await?
             .ok_or(AppError::QueueEmpty)?;
         metrics::counter!("sq_tickets_called_total").increment(1);
+        self.bus.publish(t.id);
         Ok(TicketView {
             ticket: called,
             position: None,
@@ -470,6 +472,7 @@ impl App {
             .store
             .transition(t.id, id, action, &self.ctx(p, meta))
             .await?;
+        self.bus.publish(t.id);
         self.view(t, done.created.unwrap_or(done.ticket)).await
     }
 

@@ -47,6 +47,9 @@ pub struct Config {
     /// Site-local hours when position updates and feedback requests wait, `HH:MM-HH:MM`
     /// (may wrap midnight), or `off` (`SQ_QUIET_HOURS`). Calls are sent at any hour.
     pub quiet_hours: String,
+    /// `redis://…`: change signals between nodes over Redis pub/sub (`REDIS_URL`, or
+    /// `SQ_REDIS_URL`). Unset: in-process only (one node).
+    pub redis_url: Option<String>,
 }
 
 impl std::fmt::Debug for Config {
@@ -77,6 +80,7 @@ impl std::fmt::Debug for Config {
             )
             .field("public_url", &self.public_url)
             .field("quiet_hours", &self.quiet_hours)
+            .field("redis_url", &self.redis_url.as_deref().map(redact_url))
             .finish()
     }
 }
@@ -97,6 +101,7 @@ impl Default for Config {
             channel_key: None,
             public_url: None,
             quiet_hours: "21:00-07:00".into(),
+            redis_url: None,
         }
     }
 }
@@ -194,6 +199,12 @@ pub const CONFIG_TABLE: &[(&str, &str, &str, &str)] = &[
         "21:00-07:00",
         "site-local hours when position updates and feedback requests wait (or off)",
     ),
+    (
+        "redis_url",
+        "REDIS_URL / SQ_REDIS_URL",
+        "(unset: one node, signals in process)",
+        "redis://… carries change signals between nodes (live pages, notifications)",
+    ),
 ];
 
 impl Config {
@@ -254,6 +265,9 @@ impl Config {
         }
         if let Some(v) = get("SQ_PUBLIC_URL") {
             self.public_url = Some(v);
+        }
+        if let Some(v) = get("SQ_REDIS_URL").or_else(|| get("REDIS_URL")) {
+            self.redis_url = Some(v).filter(|v| !v.is_empty());
         }
         if let Some(v) = get("SQ_QUIET_HOURS") {
             self.quiet_hours = v;

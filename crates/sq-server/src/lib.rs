@@ -6,6 +6,7 @@
 //! `Arc<dyn Store>`. The binary (`src/main.rs`) is a thin clap layer over this library, so
 //! the black-box tests start exactly what `smartqueue serve` starts.
 
+pub mod bus;
 mod config;
 pub mod demo;
 pub mod flows_cmd;
@@ -85,7 +86,13 @@ impl Application {
 
     /// Like [`Application::build`] over an [`App`] built by the caller (tests pin the clock
     /// or share a store this way).
-    pub async fn with_app(config: Config, app: App) -> anyhow::Result<Self> {
+    pub async fn with_app(config: Config, mut app: App) -> anyhow::Result<Self> {
+        if let Some(url) = &config.redis_url {
+            let bus = bus::RedisBus::connect(url)
+                .await
+                .with_context(|| format!("Redis at {}", redact_url(url)))?;
+            app.bus = Arc::new(bus);
+        }
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("binding {}", config.listen))?;

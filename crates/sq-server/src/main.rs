@@ -213,6 +213,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 jwt_secret: config.jwt_secret.as_ref().map(|_| "<redacted>".into()),
                 database_url: config.database_url.as_deref().map(redact_url),
                 database_app_url: config.database_app_url.as_deref().map(redact_url),
+                channel_key: config.channel_key.as_ref().map(|_| "<redacted>".into()),
+                redis_url: config.redis_url.as_deref().map(redact_url),
                 ..config.clone()
             })
             .context("rendering the configuration")?;

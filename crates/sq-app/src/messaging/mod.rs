@@ -60,6 +60,10 @@ impl Stop {
     }
 }
 
+/// How long the list of tenants with channels is reused; a channel added on another node
+/// starts sending within this.
+const TENANTS_TTL: Duration = Duration::from_secs(2);
+
 /// How often due flow timers are looked for: a timer fires at most this late (plus the
 /// turn's own time).
 const TIMER_TICK: Duration = Duration::from_millis(250);
@@ -120,6 +124,8 @@ struct Inner {
     outbox_ready: Notify,
     /// Provider rate limits of this process.
     limiter: sender::RateLimiter,
+    /// Tenants with channels, re-read at most every [`TENANTS_TTL`] (every loop asks).
+    tenants: Mutex<Option<(std::time::Instant, Vec<Tenant>)>>,
     notify: NotifySettings,
 }
 
@@ -217,6 +223,7 @@ impl Messaging {
                 ussd_consumed: Mutex::default(),
                 outbox_ready: Notify::new(),
                 limiter: sender::RateLimiter::default(),
+                tenants: Mutex::default(),
                 notify,
             }),
         })
@@ -284,6 +291,7 @@ impl Messaging {
                 &self.inner.app.ctx(p, meta),
             )
             .await?;
+        *self.lock_tenants() = None;
         Ok(rec)
     }
 
@@ -704,6 +712,11 @@ impl Messaging {
 
     /// Tenants that have at least one channel (the only ones with anything to send).
     async fn messaging_tenants(&self) -> Result<Vec<Tenant>> {
+        if let Some((at, list)) = self.lock_tenants().as_ref()
+            && at.elapsed() < TENANTS_TTL
+        {
+            return Ok(list.clone());
+        }
         let store = &self.inner.app.store;
         let mut out = Vec::new();
         for t in store.tenants().await? {
@@ -711,7 +724,12 @@ impl Messaging {
                 out.push(t);
             }
         }
+        *self.lock_tenants() = Some((std::time::Instant::now(), out.clone()));
         Ok(out)
+    }
+
+    fn lock_tenants(&self) -> std::sync::MutexGuard<'_, Option<(std::time::Instant, Vec<Tenant>)>> {
+        self.inner.tenants.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     async fn hook_for(&self, tenant: TenantId, channel: &str) -> Result<Arc<Hook>> {

@@ -90,17 +90,28 @@ pub(crate) fn after_quiet_hours(
     now
 }
 
+/// How long the notifier lets a burst of change signals gather before a pass.
+const COALESCE: Duration = Duration::from_millis(20);
+
 /// Events read per batch.
 const FEED_BATCH: u32 = 500;
 
 impl Messaging {
     pub(crate) async fn notify_loop(self, mut stop: super::Stop) {
+        // A change signal (this node or another) wakes the notifier at once; the poll is
+        // the safety net for a lost signal.
+        let mut changes = self.inner.app.bus.subscribe();
         while !stop.is_set() {
             if let Err(e) = self.notify_due().await {
                 tracing::warn!(error = %e, "notifier");
             }
             tokio::select! {
                 _ = stop.wait() => return,
+                _ = changes.recv() => {
+                    // A burst of writes is one pass: let it gather, then drop the rest.
+                    tokio::time::sleep(COALESCE).await;
+                    while changes.try_recv().is_ok() {}
+                }
                 _ = tokio::time::sleep(self.inner.notify.poll) => {}
             }
         }
