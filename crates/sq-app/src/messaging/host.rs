@@ -536,9 +536,9 @@ impl<'m> Turn<'m> {
 
     /// What flows read from the host (sq_flow::catalog::CONTEXT).
     async fn context(&self) -> Result<Vars> {
-        let store = &self.m.inner.app.store;
         let t = &self.hook.tenant;
-        let sites = store.sites(t.id).await?;
+        let catalogue = self.m.catalogue(t.id).await?;
+        let sites = &catalogue.sites;
         let services = self.open_services(None).await?;
         let open = self.open_tickets().await?;
         let mut v = Vars::new();
@@ -583,11 +583,10 @@ impl<'m> Turn<'m> {
 
     /// Services whose queue is open, optionally of one site, as choices.
     async fn open_services(&self, site: Option<&str>) -> Result<Vec<Item>> {
-        let store = &self.m.inner.app.store;
-        let t = self.hook.tenant.id;
-        let queues = store.queues(t).await?;
+        let catalogue = self.m.catalogue(self.hook.tenant.id).await?;
+        let queues = &catalogue.queues;
         let mut out = Vec::new();
-        for svc in store.services(t).await? {
+        for svc in &catalogue.services {
             if site.is_some_and(|s| s != svc.site_id.to_string()) {
                 continue;
             }

@@ -88,6 +88,14 @@ fn default_rate(kind: Channel) -> f64 {
     }
 }
 
+/// What flows read about a tenant's offer.
+#[derive(Debug)]
+pub(crate) struct Catalogue {
+    pub sites: Vec<sq_domain::model::Site>,
+    pub services: Vec<sq_domain::model::Service>,
+    pub queues: Vec<sq_domain::model::Queue>,
+}
+
 /// What an admin sends to add a channel.
 #[derive(Debug, Clone)]
 pub struct NewChannelRequest {
@@ -124,6 +132,9 @@ struct Inner {
     outbox_ready: Notify,
     /// Provider rate limits of this process.
     limiter: sender::RateLimiter,
+    /// Each tenant's sites, services and queues for flow context, re-read at most every
+    /// [`TENANTS_TTL`]: every engine hop asks, and they change rarely.
+    catalogues: Mutex<HashMap<TenantId, (std::time::Instant, Arc<Catalogue>)>>,
     /// Tenants with channels, re-read at most every [`TENANTS_TTL`] (every loop asks).
     tenants: Mutex<Option<(std::time::Instant, Vec<Tenant>)>>,
     notify: NotifySettings,
@@ -224,6 +235,7 @@ impl Messaging {
                 outbox_ready: Notify::new(),
                 limiter: sender::RateLimiter::default(),
                 tenants: Mutex::default(),
+                catalogues: Mutex::default(),
                 notify,
             }),
         })
@@ -681,33 +693,54 @@ impl Messaging {
         }
     }
 
-    /// Feeds every due step timeout or expiry to its session; returns how many fired.
+    /// Feeds every due step timeout or expiry to its session, conversations concurrently;
+    /// returns how many fired.
     pub async fn fire_timers(&self) -> Result<usize> {
         let store = &self.inner.app.store;
         let mut fired = 0;
         for tenant in self.messaging_tenants().await? {
             let now = self.inner.app.now();
-            for conv in store.due_conversations(tenant.id, now, 200).await? {
-                let hook = self.hook_for(tenant.id, &conv.channel_id).await?;
-                let lock = self.turn_lock(&conv.channel_id, &conv.address);
-                let guard = lock.lock().await;
-                let turn = host::Turn::load_for(self, &hook, &conv.address).await?;
-                // The key names the timer's instant: a timer fired twice sends once.
-                let key = format!("timer:{}:{}", conv.address, now.timestamp_millis());
-                let queued = turn
-                    .timer()
-                    .await?
-                    .commit_keyed(self, &hook, None, &key)
-                    .await?;
-                drop(guard);
-                self.release_turn_lock(&conv.channel_id, &conv.address, lock);
-                if queued > 0 {
-                    self.inner.outbox_ready.notify_one();
+            let due = store.due_conversations(tenant.id, now, 500).await?;
+            let mut tasks = tokio::task::JoinSet::new();
+            for conv in due {
+                let this = self.clone();
+                let tenant = tenant.id;
+                tasks.spawn(async move { this.fire_timer(tenant, conv, now).await });
+            }
+            while let Some(done) = tasks.join_next().await {
+                match done {
+                    Ok(Ok(())) => fired += 1,
+                    Ok(Err(e)) => tracing::warn!(error = %e, "a flow timer failed"),
+                    Err(e) => tracing::warn!(error = %e, "a flow timer task failed"),
                 }
-                fired += 1;
             }
         }
         Ok(fired)
+    }
+
+    async fn fire_timer(
+        &self,
+        tenant: TenantId,
+        conv: sq_store::Conversation,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let hook = self.hook_for(tenant, &conv.channel_id).await?;
+        let lock = self.turn_lock(&conv.channel_id, &conv.address);
+        let guard = lock.lock().await;
+        let turn = host::Turn::load_for(self, &hook, &conv.address).await?;
+        // The key names the timer's instant: a timer fired twice sends once.
+        let key = format!("timer:{}:{}", conv.address, now.timestamp_millis());
+        let queued = turn
+            .timer()
+            .await?
+            .commit_keyed(self, &hook, None, &key)
+            .await?;
+        drop(guard);
+        self.release_turn_lock(&conv.channel_id, &conv.address, lock);
+        if queued > 0 {
+            self.inner.outbox_ready.notify_one();
+        }
+        Ok(())
     }
 
     /// Tenants that have at least one channel (the only ones with anything to send).
@@ -730,6 +763,33 @@ impl Messaging {
 
     fn lock_tenants(&self) -> std::sync::MutexGuard<'_, Option<(std::time::Instant, Vec<Tenant>)>> {
         self.inner.tenants.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The tenant's catalogue for flow context (cached briefly).
+    pub(crate) async fn catalogue(&self, tenant: TenantId) -> Result<Arc<Catalogue>> {
+        let cached = self
+            .inner
+            .catalogues
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&tenant)
+            .filter(|(at, _)| at.elapsed() < TENANTS_TTL)
+            .map(|(_, c)| c.clone());
+        if let Some(c) = cached {
+            return Ok(c);
+        }
+        let store = &self.inner.app.store;
+        let c = Arc::new(Catalogue {
+            sites: store.sites(tenant).await?,
+            services: store.services(tenant).await?,
+            queues: store.queues(tenant).await?,
+        });
+        self.inner
+            .catalogues
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(tenant, (std::time::Instant::now(), c.clone()));
+        Ok(c)
     }
 
     async fn hook_for(&self, tenant: TenantId, channel: &str) -> Result<Arc<Hook>> {

@@ -19,12 +19,12 @@ use sq_store::{OutboundRecord, SendResult};
 use std::collections::HashMap;
 use std::time::Duration;
 
-/// Rows leased per tenant per tick.
-const BATCH: u32 = 50;
+/// Rows leased per tenant per pass (sent concurrently, one task per conversation).
+const BATCH: u32 = 200;
 /// How long a leased row stays hidden from other senders.
 const LEASE_SECS: i64 = 60;
 /// Sends per channel per tick (a tick is at most [`TICK`]).
-const PER_CHANNEL_PER_TICK: usize = 40;
+const PER_CHANNEL_PER_TICK: usize = 100;
 const TICK: Duration = Duration::from_millis(100);
 /// Give up after this many attempts.
 const MAX_ATTEMPTS: u32 = 8;
@@ -144,17 +144,18 @@ impl Messaging {
                 *n += 1;
                 tasks.push(row);
             }
-            // One channel's messages go out in order (a conversation reads top to bottom);
-            // channels are sent concurrently.
-            let mut by_channel: HashMap<String, Vec<OutboundRecord>> = HashMap::new();
+            // One conversation's messages go out in order (it reads top to bottom);
+            // conversations are sent concurrently.
+            let mut by_conversation: HashMap<(String, String), Vec<OutboundRecord>> =
+                HashMap::new();
             for row in tasks {
-                by_channel
-                    .entry(row.channel_id.clone())
+                by_conversation
+                    .entry((row.channel_id.clone(), row.address.clone()))
                     .or_default()
                     .push(row);
             }
             let mut joins = Vec::new();
-            for (_, rows) in by_channel {
+            for (_, rows) in by_conversation {
                 let this = self.clone();
                 joins.push(tokio::spawn(async move {
                     let mut n = 0;
