@@ -6,10 +6,12 @@
 mod auth;
 mod error;
 mod queue;
+mod web;
 
 pub use auth::{AuthConfig, LoginLimiter, NewLogin, Principal, TokenPair, hash_password};
 pub use error::AppError;
 pub use queue::{QueueOverview, TicketView};
+pub use web::{DeviceSession, SESSION_TTL};
 
 use chrono::{DateTime, Utc};
 use sq_domain::TenantSlug;

@@ -96,7 +96,7 @@ impl Application {
         } else {
             None
         };
-        let state = WebState { app, metrics };
+        let state = WebState::new(app, metrics);
         Ok(Self {
             listener,
             addr,

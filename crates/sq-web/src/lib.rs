@@ -14,6 +14,8 @@ pub mod dto;
 pub mod error;
 pub mod extract;
 mod observe;
+// Web views (issue 5): askama pages, device pages and the live hub.
+pub mod views;
 
 pub use api::ApiDoc;
 pub use error::{ApiError, ApiResult, ERROR_CODES};
@@ -44,11 +46,14 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct WebState {
     pub app: App,
     pub metrics: Option<MetricsRender>,
+    /// Live ticket events for the web views' WebSockets (issue 5).
+    pub live: Arc<dyn views::live::LiveHub>,
 }
 
 impl WebState {
     pub fn new(app: App, metrics: Option<MetricsRender>) -> Self {
-        Self { app, metrics }
+        let live = Arc::new(views::live::PollingHub::new(app.clone()));
+        Self { app, metrics, live }
     }
 }
 
@@ -65,6 +70,7 @@ impl fmt::Debug for WebState {
 pub fn router(state: WebState) -> Router {
     let x_request_id = axum::http::HeaderName::from_static("x-request-id");
     api::routes()
+        .merge(views::routes())
         .route("/api/v1/openapi.json", get(docs::openapi))
         .route("/api/docs", get(docs::page))
         .route("/metrics", get(observe::metrics))
