@@ -1,143 +1,143 @@
-# Web views (English: the source of truth). Translators change the text only, never an id
-# or a variable name; sq-i18n's parity test checks every locale has the same ids.
+# Web views (Arabic). Translated from en/web.ftl, the source of truth: same ids and
+# variables (checked by sq-i18n's parity test).
 
-web-skip-to-content = Skip to content
-web-language = Language
-web-back = Back
-web-error-title = Something went wrong
-web-error-generic = The request could not be completed.
-error-csrf_invalid = This form has expired or was not sent from this site. Reload the page and try again.
-error-counter_required = Choose your counter first.
+web-skip-to-content = انتقل إلى المحتوى
+web-language = اللغة
+web-back = رجوع
+web-error-title = حدث خطأ
+web-error-generic = تعذّر إكمال الطلب.
+error-csrf_invalid = انتهت صلاحية هذا النموذج أو لم يُرسل من هذا الموقع. أعد تحميل الصفحة وحاول مرة أخرى.
+error-counter_required = اختر نافذتك أولاً.
 
 ## Staff pages
-web-nav-label = Main
-web-nav-console = Console
-web-nav-supervisor = Supervisor
-web-nav-devices = Devices
-web-logout = Sign out
-web-login-title = Staff sign-in
-web-login-email = E-mail address
-web-login-password = Password
-web-login-submit = Sign in
+web-nav-label = الرئيسية
+web-nav-console = لوحة الموظف
+web-nav-supervisor = الإشراف
+web-nav-devices = الأجهزة
+web-logout = تسجيل الخروج
+web-login-title = دخول الموظفين
+web-login-email = البريد الإلكتروني
+web-login-password = كلمة المرور
+web-login-submit = دخول
 
 ## Agent console
-web-console-title = Agent console
-web-console-no-agent = Your login has no agent profile, so you cannot call tickets.
-web-console-counter = My counter
-web-console-use-counter = Use this counter
+web-console-title = لوحة الموظف
+web-console-no-agent = حسابك ليس له ملف موظف، لذا لا يمكنك نداء التذاكر.
+web-console-counter = نافذتي
+web-console-use-counter = استخدم هذه النافذة
 # $counter: the counter's name
-web-console-at-counter = At counter { $counter }
-web-console-current = Current ticket
-web-console-none = No ticket at your counter.
-web-console-status = Status
-web-console-timer = Service time
-web-console-customer = Customer
-web-console-channel = Channel
-web-console-waiting = Waiting
-web-console-nobody = Nobody is waiting.
-web-console-figures = My figures today
-web-console-served = Served
-web-console-average = Average service time
-web-console-shortcuts = Keyboard: N call next, R recall, S start, P pause, T transfer, X no-show, C close.
-web-action-call-next = Call next
-web-action-recall = Recall
-web-action-start = Start
-web-action-pause = Pause
-web-action-pause-reason = Reason
-web-action-resume = Resume
-web-action-no-show = No-show
-web-action-close = Close
-web-action-transfer = Transfer
-web-action-transfer-to = To queue
+web-console-at-counter = عند النافذة { $counter }
+web-console-current = التذكرة الحالية
+web-console-none = لا توجد تذكرة عند نافذتك.
+web-console-status = الحالة
+web-console-timer = مدة الخدمة
+web-console-customer = العميل
+web-console-channel = القناة
+web-console-waiting = في الانتظار
+web-console-nobody = لا أحد في الانتظار.
+web-console-figures = أرقامي اليوم
+web-console-served = تمت خدمتهم
+web-console-average = متوسط مدة الخدمة
+web-console-shortcuts = لوحة المفاتيح: N التالي، R إعادة النداء، S بدء، P إيقاف مؤقت، T تحويل، X لم يحضر، C إغلاق.
+web-action-call-next = نداء التالي
+web-action-recall = إعادة النداء
+web-action-start = بدء
+web-action-pause = إيقاف مؤقت
+web-action-pause-reason = السبب
+web-action-resume = استئناف
+web-action-no-show = لم يحضر
+web-action-close = إغلاق
+web-action-transfer = تحويل
+web-action-transfer-to = إلى الطابور
 
 ## Tables
-web-col-number = Number
-web-col-queue = Queue
-web-col-waited = Waited
-web-col-status = Status
-web-col-waiting = Waiting
-web-col-longest = Longest wait
-web-col-sla = Target
-web-col-served = Served today
-web-col-agent = Agent
-web-col-ticket = Ticket
+web-col-number = الرقم
+web-col-queue = الطابور
+web-col-waited = مدة الانتظار
+web-col-status = الحالة
+web-col-waiting = في الانتظار
+web-col-longest = أطول انتظار
+web-col-sla = الهدف
+web-col-served = خُدموا اليوم
+web-col-agent = الموظف
+web-col-ticket = التذكرة
 
 ## Supervisor
-web-supervisor-title = Supervisor
-web-supervisor-queues = Queues
-web-supervisor-agents = Agents
-web-sla-ok = on target
-web-sla-warn = near target
-web-sla-breach = over target
-web-queue-status-open = Open
-web-queue-status-paused = Paused
-web-queue-status-closed = Closed
-web-agent-status-available = Available
-web-agent-status-serving = Serving
-web-agent-status-paused = Paused
-web-agent-status-offline = Offline
+web-supervisor-title = الإشراف
+web-supervisor-queues = الطوابير
+web-supervisor-agents = الموظفون
+web-sla-ok = ضمن الهدف
+web-sla-warn = قريب من الهدف
+web-sla-breach = تجاوز الهدف
+web-queue-status-open = مفتوح
+web-queue-status-paused = متوقف مؤقتاً
+web-queue-status-closed = مغلق
+web-agent-status-available = متاح
+web-agent-status-serving = يخدم
+web-agent-status-paused = متوقف مؤقتاً
+web-agent-status-offline = غير متصل
 
 ## Devices
-web-devices-title = Displays and kiosks
-web-devices-new = Pair a device
-web-devices-name = Name
-web-devices-site = Site
-web-devices-kind = Type
-web-devices-kind-display = Display screen
-web-devices-kind-kiosk = Kiosk
-web-devices-pair = Create device key
-web-devices-list = Paired devices
-web-devices-key = Key
-web-devices-active = Active
-web-devices-revoked = Revoked
-web-devices-revoke = Revoke
+web-devices-title = الشاشات والأكشاك
+web-devices-new = ربط جهاز
+web-devices-name = الاسم
+web-devices-site = الفرع
+web-devices-kind = النوع
+web-devices-kind-display = شاشة عرض
+web-devices-kind-kiosk = كشك
+web-devices-pair = إنشاء مفتاح الجهاز
+web-devices-list = الأجهزة المرتبطة
+web-devices-key = المفتاح
+web-devices-active = نشط
+web-devices-revoked = ملغى
+web-devices-revoke = إلغاء
 # $name: the device's name
-web-devices-created = Device { $name } is paired
-web-devices-key-once = Open this address on the device. The key is shown only once.
+web-devices-created = تم ربط الجهاز { $name }
+web-devices-key-once = افتح هذا العنوان على الجهاز. يظهر المفتاح مرة واحدة فقط.
 
 ## Display
-web-display-title = Now calling
-web-display-now = Now calling
-web-display-recent = Recently called
-web-display-counter = Counter
+web-display-title = النداء الآن
+web-display-now = النداء الآن
+web-display-recent = نُودي مؤخراً
+web-display-counter = النافذة
 # $counter: the counter's name
-web-display-at-counter = counter { $counter }
-web-display-announcements = Announcements
-web-display-enable-sound = Turn sound on
+web-display-at-counter = النافذة { $counter }
+web-display-announcements = إعلانات
+web-display-enable-sound = تشغيل الصوت
 # $site: the site's name
-web-display-ticker = Welcome to { $site }. Please keep your ticket ready and watch this screen for your number.
+web-display-ticker = مرحباً بكم في { $site }. يرجى الاحتفاظ بتذكرتكم ومتابعة هذه الشاشة.
 # Spoken on each call. $number: spelled digit by digit ("A 0 1 2"); $counter: counter name.
-web-announce = Ticket { $number }, counter { $counter }
+web-announce = التذكرة { $number }، النافذة { $counter }
 
 ## Kiosk and tracker
-web-kiosk-title = Take a ticket
-web-kiosk-choose = Touch the service you need.
-web-kiosk-large-text = Large text
-web-kiosk-your-ticket = Your ticket
-web-kiosk-scan = Scan to follow your place in line
-web-kiosk-print = Print ticket
-web-kiosk-done = Done
-web-ticket-position = Position
-web-ticket-eta = Estimated wait
+web-kiosk-title = خذ تذكرة
+web-kiosk-choose = المس الخدمة التي تحتاجها.
+web-kiosk-large-text = نص كبير
+web-kiosk-your-ticket = تذكرتك
+web-kiosk-scan = امسح الرمز لمتابعة دورك
+web-kiosk-print = طباعة التذكرة
+web-kiosk-done = تم
+web-ticket-position = الترتيب
+web-ticket-eta = الانتظار المتوقع
 # $min, $max: whole minutes
-web-eta-range = { $min }–{ $max } min
-web-tracker-title = Your ticket
-web-tracker-cancel = Cancel my ticket
-web-tracker-cancel-confirm = Cancel this ticket? You will lose your place.
-web-tracker-cancelled = Your ticket is cancelled.
-web-ticket-status-waiting = Waiting
-web-ticket-status-called = Called: please go to the counter
-web-ticket-status-recalled = Called again: please go to the counter
-web-ticket-status-serving = Being served
-web-ticket-status-paused = Paused
-web-ticket-status-served = Served
-web-ticket-status-no_show = Missed
-web-ticket-status-transferred = Transferred
-web-ticket-status-cancelled = Cancelled
-web-channel-whatsapp = WhatsApp
-web-channel-sms = SMS
+web-eta-range = { $min }–{ $max } دقيقة
+web-tracker-title = تذكرتك
+web-tracker-cancel = إلغاء تذكرتي
+web-tracker-cancel-confirm = إلغاء هذه التذكرة؟ ستفقد دورك.
+web-tracker-cancelled = تم إلغاء تذكرتك.
+web-ticket-status-waiting = في الانتظار
+web-ticket-status-called = تم النداء: توجه إلى النافذة
+web-ticket-status-recalled = نداء ثانٍ: توجه إلى النافذة
+web-ticket-status-serving = قيد الخدمة
+web-ticket-status-paused = متوقف مؤقتاً
+web-ticket-status-served = تمت الخدمة
+web-ticket-status-no_show = لم يحضر
+web-ticket-status-transferred = تم التحويل
+web-ticket-status-cancelled = ملغاة
+web-channel-whatsapp = واتساب
+web-channel-sms = رسالة نصية
 web-channel-ussd = USSD
-web-channel-telegram = Telegram
-web-channel-kiosk = Kiosk
-web-channel-web = Web
-web-channel-counter = Counter
+web-channel-telegram = تيليجرام
+web-channel-kiosk = كشك
+web-channel-web = الويب
+web-channel-counter = النافذة

@@ -1,143 +1,143 @@
-# Web views (English: the source of truth). Translators change the text only, never an id
-# or a variable name; sq-i18n's parity test checks every locale has the same ids.
+# Web views (Portuguese). Translated from en/web.ftl, the source of truth: same ids and
+# variables (checked by sq-i18n's parity test).
 
-web-skip-to-content = Skip to content
-web-language = Language
-web-back = Back
-web-error-title = Something went wrong
-web-error-generic = The request could not be completed.
-error-csrf_invalid = This form has expired or was not sent from this site. Reload the page and try again.
-error-counter_required = Choose your counter first.
+web-skip-to-content = Ir para o conteúdo
+web-language = Idioma
+web-back = Voltar
+web-error-title = Algo correu mal
+web-error-generic = Não foi possível concluir o pedido.
+error-csrf_invalid = Este formulário expirou ou não foi enviado a partir deste site. Recarregue a página e tente novamente.
+error-counter_required = Escolha primeiro o seu balcão.
 
 ## Staff pages
-web-nav-label = Main
-web-nav-console = Console
-web-nav-supervisor = Supervisor
-web-nav-devices = Devices
-web-logout = Sign out
-web-login-title = Staff sign-in
-web-login-email = E-mail address
-web-login-password = Password
-web-login-submit = Sign in
+web-nav-label = Principal
+web-nav-console = Consola
+web-nav-supervisor = Supervisão
+web-nav-devices = Dispositivos
+web-logout = Terminar sessão
+web-login-title = Entrada do pessoal
+web-login-email = Endereço de e-mail
+web-login-password = Palavra-passe
+web-login-submit = Entrar
 
 ## Agent console
-web-console-title = Agent console
-web-console-no-agent = Your login has no agent profile, so you cannot call tickets.
-web-console-counter = My counter
-web-console-use-counter = Use this counter
+web-console-title = Consola do atendente
+web-console-no-agent = A sua conta não tem perfil de atendente, por isso não pode chamar senhas.
+web-console-counter = O meu balcão
+web-console-use-counter = Usar este balcão
 # $counter: the counter's name
-web-console-at-counter = At counter { $counter }
-web-console-current = Current ticket
-web-console-none = No ticket at your counter.
-web-console-status = Status
-web-console-timer = Service time
-web-console-customer = Customer
-web-console-channel = Channel
-web-console-waiting = Waiting
-web-console-nobody = Nobody is waiting.
-web-console-figures = My figures today
-web-console-served = Served
-web-console-average = Average service time
-web-console-shortcuts = Keyboard: N call next, R recall, S start, P pause, T transfer, X no-show, C close.
-web-action-call-next = Call next
-web-action-recall = Recall
-web-action-start = Start
-web-action-pause = Pause
-web-action-pause-reason = Reason
-web-action-resume = Resume
-web-action-no-show = No-show
-web-action-close = Close
-web-action-transfer = Transfer
-web-action-transfer-to = To queue
+web-console-at-counter = No balcão { $counter }
+web-console-current = Senha atual
+web-console-none = Nenhuma senha no seu balcão.
+web-console-status = Estado
+web-console-timer = Tempo de atendimento
+web-console-customer = Cliente
+web-console-channel = Canal
+web-console-waiting = Em espera
+web-console-nobody = Ninguém está à espera.
+web-console-figures = Os meus números de hoje
+web-console-served = Atendidos
+web-console-average = Tempo médio de atendimento
+web-console-shortcuts = Teclado: N chamar seguinte, R rechamar, S iniciar, P pausa, T transferir, X não compareceu, C fechar.
+web-action-call-next = Chamar seguinte
+web-action-recall = Rechamar
+web-action-start = Iniciar
+web-action-pause = Pausa
+web-action-pause-reason = Motivo
+web-action-resume = Retomar
+web-action-no-show = Não compareceu
+web-action-close = Fechar
+web-action-transfer = Transferir
+web-action-transfer-to = Para a fila
 
 ## Tables
-web-col-number = Number
-web-col-queue = Queue
-web-col-waited = Waited
-web-col-status = Status
-web-col-waiting = Waiting
-web-col-longest = Longest wait
-web-col-sla = Target
-web-col-served = Served today
-web-col-agent = Agent
-web-col-ticket = Ticket
+web-col-number = Número
+web-col-queue = Fila
+web-col-waited = Espera
+web-col-status = Estado
+web-col-waiting = Em espera
+web-col-longest = Maior espera
+web-col-sla = Objetivo
+web-col-served = Atendidos hoje
+web-col-agent = Atendente
+web-col-ticket = Senha
 
 ## Supervisor
-web-supervisor-title = Supervisor
-web-supervisor-queues = Queues
-web-supervisor-agents = Agents
-web-sla-ok = on target
-web-sla-warn = near target
-web-sla-breach = over target
-web-queue-status-open = Open
-web-queue-status-paused = Paused
-web-queue-status-closed = Closed
-web-agent-status-available = Available
-web-agent-status-serving = Serving
-web-agent-status-paused = Paused
+web-supervisor-title = Supervisão
+web-supervisor-queues = Filas
+web-supervisor-agents = Atendentes
+web-sla-ok = dentro do objetivo
+web-sla-warn = perto do objetivo
+web-sla-breach = acima do objetivo
+web-queue-status-open = Aberta
+web-queue-status-paused = Em pausa
+web-queue-status-closed = Fechada
+web-agent-status-available = Disponível
+web-agent-status-serving = A atender
+web-agent-status-paused = Em pausa
 web-agent-status-offline = Offline
 
 ## Devices
-web-devices-title = Displays and kiosks
-web-devices-new = Pair a device
-web-devices-name = Name
-web-devices-site = Site
-web-devices-kind = Type
-web-devices-kind-display = Display screen
-web-devices-kind-kiosk = Kiosk
-web-devices-pair = Create device key
-web-devices-list = Paired devices
-web-devices-key = Key
-web-devices-active = Active
-web-devices-revoked = Revoked
-web-devices-revoke = Revoke
+web-devices-title = Ecrãs e quiosques
+web-devices-new = Emparelhar um dispositivo
+web-devices-name = Nome
+web-devices-site = Balcão/agência
+web-devices-kind = Tipo
+web-devices-kind-display = Ecrã de chamada
+web-devices-kind-kiosk = Quiosque
+web-devices-pair = Criar chave do dispositivo
+web-devices-list = Dispositivos emparelhados
+web-devices-key = Chave
+web-devices-active = Ativo
+web-devices-revoked = Revogado
+web-devices-revoke = Revogar
 # $name: the device's name
-web-devices-created = Device { $name } is paired
-web-devices-key-once = Open this address on the device. The key is shown only once.
+web-devices-created = O dispositivo { $name } está emparelhado
+web-devices-key-once = Abra este endereço no dispositivo. A chave só é mostrada uma vez.
 
 ## Display
-web-display-title = Now calling
-web-display-now = Now calling
-web-display-recent = Recently called
-web-display-counter = Counter
+web-display-title = A chamar
+web-display-now = A chamar
+web-display-recent = Chamados recentemente
+web-display-counter = Balcão
 # $counter: the counter's name
-web-display-at-counter = counter { $counter }
-web-display-announcements = Announcements
-web-display-enable-sound = Turn sound on
+web-display-at-counter = balcão { $counter }
+web-display-announcements = Avisos
+web-display-enable-sound = Ligar o som
 # $site: the site's name
-web-display-ticker = Welcome to { $site }. Please keep your ticket ready and watch this screen for your number.
+web-display-ticker = Bem-vindo a { $site }. Tenha a sua senha à mão e acompanhe este ecrã.
 # Spoken on each call. $number: spelled digit by digit ("A 0 1 2"); $counter: counter name.
-web-announce = Ticket { $number }, counter { $counter }
+web-announce = Senha { $number }, balcão { $counter }
 
 ## Kiosk and tracker
-web-kiosk-title = Take a ticket
-web-kiosk-choose = Touch the service you need.
-web-kiosk-large-text = Large text
-web-kiosk-your-ticket = Your ticket
-web-kiosk-scan = Scan to follow your place in line
-web-kiosk-print = Print ticket
-web-kiosk-done = Done
-web-ticket-position = Position
-web-ticket-eta = Estimated wait
+web-kiosk-title = Tirar senha
+web-kiosk-choose = Toque no serviço de que precisa.
+web-kiosk-large-text = Letra grande
+web-kiosk-your-ticket = A sua senha
+web-kiosk-scan = Leia o código para seguir o seu lugar
+web-kiosk-print = Imprimir senha
+web-kiosk-done = Concluído
+web-ticket-position = Posição
+web-ticket-eta = Espera estimada
 # $min, $max: whole minutes
 web-eta-range = { $min }–{ $max } min
-web-tracker-title = Your ticket
-web-tracker-cancel = Cancel my ticket
-web-tracker-cancel-confirm = Cancel this ticket? You will lose your place.
-web-tracker-cancelled = Your ticket is cancelled.
-web-ticket-status-waiting = Waiting
-web-ticket-status-called = Called: please go to the counter
-web-ticket-status-recalled = Called again: please go to the counter
-web-ticket-status-serving = Being served
-web-ticket-status-paused = Paused
-web-ticket-status-served = Served
-web-ticket-status-no_show = Missed
-web-ticket-status-transferred = Transferred
-web-ticket-status-cancelled = Cancelled
+web-tracker-title = A sua senha
+web-tracker-cancel = Cancelar a minha senha
+web-tracker-cancel-confirm = Cancelar esta senha? Perderá o seu lugar.
+web-tracker-cancelled = A sua senha foi cancelada.
+web-ticket-status-waiting = Em espera
+web-ticket-status-called = Chamada: dirija-se ao balcão
+web-ticket-status-recalled = Chamada de novo: dirija-se ao balcão
+web-ticket-status-serving = Em atendimento
+web-ticket-status-paused = Em pausa
+web-ticket-status-served = Atendida
+web-ticket-status-no_show = Não compareceu
+web-ticket-status-transferred = Transferida
+web-ticket-status-cancelled = Cancelada
 web-channel-whatsapp = WhatsApp
 web-channel-sms = SMS
 web-channel-ussd = USSD
 web-channel-telegram = Telegram
-web-channel-kiosk = Kiosk
+web-channel-kiosk = Quiosque
 web-channel-web = Web
-web-channel-counter = Counter
+web-channel-counter = Balcão

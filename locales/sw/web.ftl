@@ -1,143 +1,143 @@
-# Web views (English: the source of truth). Translators change the text only, never an id
-# or a variable name; sq-i18n's parity test checks every locale has the same ids.
+# Web views (Swahili). Translated from en/web.ftl, the source of truth: same ids and
+# variables (checked by sq-i18n's parity test).
 
-web-skip-to-content = Skip to content
-web-language = Language
-web-back = Back
-web-error-title = Something went wrong
-web-error-generic = The request could not be completed.
-error-csrf_invalid = This form has expired or was not sent from this site. Reload the page and try again.
-error-counter_required = Choose your counter first.
+web-skip-to-content = Ruka hadi maudhui
+web-language = Lugha
+web-back = Rudi
+web-error-title = Kuna hitilafu
+web-error-generic = Ombi halikuweza kukamilika.
+error-csrf_invalid = Fomu hii imeisha muda au haikutumwa kutoka tovuti hii. Pakia ukurasa upya ujaribu tena.
+error-counter_required = Chagua dirisha lako kwanza.
 
 ## Staff pages
-web-nav-label = Main
-web-nav-console = Console
-web-nav-supervisor = Supervisor
-web-nav-devices = Devices
-web-logout = Sign out
-web-login-title = Staff sign-in
-web-login-email = E-mail address
-web-login-password = Password
-web-login-submit = Sign in
+web-nav-label = Kuu
+web-nav-console = Dashibodi
+web-nav-supervisor = Msimamizi
+web-nav-devices = Vifaa
+web-logout = Toka
+web-login-title = Kuingia kwa wafanyakazi
+web-login-email = Barua pepe
+web-login-password = Nenosiri
+web-login-submit = Ingia
 
 ## Agent console
-web-console-title = Agent console
-web-console-no-agent = Your login has no agent profile, so you cannot call tickets.
-web-console-counter = My counter
-web-console-use-counter = Use this counter
+web-console-title = Dashibodi ya mhudumu
+web-console-no-agent = Akaunti yako haina wasifu wa mhudumu, kwa hiyo huwezi kuita tiketi.
+web-console-counter = Dirisha langu
+web-console-use-counter = Tumia dirisha hili
 # $counter: the counter's name
-web-console-at-counter = At counter { $counter }
-web-console-current = Current ticket
-web-console-none = No ticket at your counter.
-web-console-status = Status
-web-console-timer = Service time
-web-console-customer = Customer
-web-console-channel = Channel
-web-console-waiting = Waiting
-web-console-nobody = Nobody is waiting.
-web-console-figures = My figures today
-web-console-served = Served
-web-console-average = Average service time
-web-console-shortcuts = Keyboard: N call next, R recall, S start, P pause, T transfer, X no-show, C close.
-web-action-call-next = Call next
-web-action-recall = Recall
-web-action-start = Start
-web-action-pause = Pause
-web-action-pause-reason = Reason
-web-action-resume = Resume
-web-action-no-show = No-show
-web-action-close = Close
-web-action-transfer = Transfer
-web-action-transfer-to = To queue
+web-console-at-counter = Dirisha { $counter }
+web-console-current = Tiketi ya sasa
+web-console-none = Hakuna tiketi kwenye dirisha lako.
+web-console-status = Hali
+web-console-timer = Muda wa huduma
+web-console-customer = Mteja
+web-console-channel = Njia
+web-console-waiting = Wanaosubiri
+web-console-nobody = Hakuna anayesubiri.
+web-console-figures = Takwimu zangu leo
+web-console-served = Waliohudumiwa
+web-console-average = Wastani wa muda wa huduma
+web-console-shortcuts = Kibodi: N ita anayefuata, R ita tena, S anza, P simamisha, T hamisha, X hakufika, C funga.
+web-action-call-next = Ita anayefuata
+web-action-recall = Ita tena
+web-action-start = Anza
+web-action-pause = Simamisha
+web-action-pause-reason = Sababu
+web-action-resume = Endelea
+web-action-no-show = Hakufika
+web-action-close = Funga
+web-action-transfer = Hamisha
+web-action-transfer-to = Kwenda foleni
 
 ## Tables
-web-col-number = Number
-web-col-queue = Queue
-web-col-waited = Waited
-web-col-status = Status
-web-col-waiting = Waiting
-web-col-longest = Longest wait
-web-col-sla = Target
-web-col-served = Served today
-web-col-agent = Agent
-web-col-ticket = Ticket
+web-col-number = Namba
+web-col-queue = Foleni
+web-col-waited = Amesubiri
+web-col-status = Hali
+web-col-waiting = Wanaosubiri
+web-col-longest = Usubiri mrefu zaidi
+web-col-sla = Lengo
+web-col-served = Waliohudumiwa leo
+web-col-agent = Mhudumu
+web-col-ticket = Tiketi
 
 ## Supervisor
-web-supervisor-title = Supervisor
-web-supervisor-queues = Queues
-web-supervisor-agents = Agents
-web-sla-ok = on target
-web-sla-warn = near target
-web-sla-breach = over target
-web-queue-status-open = Open
-web-queue-status-paused = Paused
-web-queue-status-closed = Closed
-web-agent-status-available = Available
-web-agent-status-serving = Serving
-web-agent-status-paused = Paused
-web-agent-status-offline = Offline
+web-supervisor-title = Msimamizi
+web-supervisor-queues = Foleni
+web-supervisor-agents = Wahudumu
+web-sla-ok = ndani ya lengo
+web-sla-warn = karibu na lengo
+web-sla-breach = zaidi ya lengo
+web-queue-status-open = Wazi
+web-queue-status-paused = Imesimamishwa
+web-queue-status-closed = Imefungwa
+web-agent-status-available = Yupo
+web-agent-status-serving = Anahudumia
+web-agent-status-paused = Amesimama
+web-agent-status-offline = Hayupo
 
 ## Devices
-web-devices-title = Displays and kiosks
-web-devices-new = Pair a device
-web-devices-name = Name
-web-devices-site = Site
-web-devices-kind = Type
-web-devices-kind-display = Display screen
-web-devices-kind-kiosk = Kiosk
-web-devices-pair = Create device key
-web-devices-list = Paired devices
-web-devices-key = Key
-web-devices-active = Active
-web-devices-revoked = Revoked
-web-devices-revoke = Revoke
+web-devices-title = Skrini na vibanda
+web-devices-new = Unganisha kifaa
+web-devices-name = Jina
+web-devices-site = Tawi
+web-devices-kind = Aina
+web-devices-kind-display = Skrini ya maonyesho
+web-devices-kind-kiosk = Kibanda
+web-devices-pair = Tengeneza ufunguo wa kifaa
+web-devices-list = Vifaa vilivyounganishwa
+web-devices-key = Ufunguo
+web-devices-active = Hai
+web-devices-revoked = Imebatilishwa
+web-devices-revoke = Batilisha
 # $name: the device's name
-web-devices-created = Device { $name } is paired
-web-devices-key-once = Open this address on the device. The key is shown only once.
+web-devices-created = Kifaa { $name } kimeunganishwa
+web-devices-key-once = Fungua anwani hii kwenye kifaa. Ufunguo unaonyeshwa mara moja tu.
 
 ## Display
-web-display-title = Now calling
-web-display-now = Now calling
-web-display-recent = Recently called
-web-display-counter = Counter
+web-display-title = Wanaoitwa sasa
+web-display-now = Wanaoitwa sasa
+web-display-recent = Walioitwa karibuni
+web-display-counter = Dirisha
 # $counter: the counter's name
-web-display-at-counter = counter { $counter }
-web-display-announcements = Announcements
-web-display-enable-sound = Turn sound on
+web-display-at-counter = dirisha { $counter }
+web-display-announcements = Matangazo
+web-display-enable-sound = Washa sauti
 # $site: the site's name
-web-display-ticker = Welcome to { $site }. Please keep your ticket ready and watch this screen for your number.
+web-display-ticker = Karibu { $site }. Tafadhali weka tiketi yako tayari na tazama skrini hii.
 # Spoken on each call. $number: spelled digit by digit ("A 0 1 2"); $counter: counter name.
-web-announce = Ticket { $number }, counter { $counter }
+web-announce = Tiketi { $number }, dirisha { $counter }
 
 ## Kiosk and tracker
-web-kiosk-title = Take a ticket
-web-kiosk-choose = Touch the service you need.
-web-kiosk-large-text = Large text
-web-kiosk-your-ticket = Your ticket
-web-kiosk-scan = Scan to follow your place in line
-web-kiosk-print = Print ticket
-web-kiosk-done = Done
-web-ticket-position = Position
-web-ticket-eta = Estimated wait
+web-kiosk-title = Chukua tiketi
+web-kiosk-choose = Gusa huduma unayohitaji.
+web-kiosk-large-text = Herufi kubwa
+web-kiosk-your-ticket = Tiketi yako
+web-kiosk-scan = Changanua kufuatilia nafasi yako
+web-kiosk-print = Chapisha tiketi
+web-kiosk-done = Maliza
+web-ticket-position = Nafasi
+web-ticket-eta = Muda unaokadiriwa
 # $min, $max: whole minutes
-web-eta-range = { $min }–{ $max } min
-web-tracker-title = Your ticket
-web-tracker-cancel = Cancel my ticket
-web-tracker-cancel-confirm = Cancel this ticket? You will lose your place.
-web-tracker-cancelled = Your ticket is cancelled.
-web-ticket-status-waiting = Waiting
-web-ticket-status-called = Called: please go to the counter
-web-ticket-status-recalled = Called again: please go to the counter
-web-ticket-status-serving = Being served
-web-ticket-status-paused = Paused
-web-ticket-status-served = Served
-web-ticket-status-no_show = Missed
-web-ticket-status-transferred = Transferred
-web-ticket-status-cancelled = Cancelled
+web-eta-range = dakika { $min }–{ $max }
+web-tracker-title = Tiketi yako
+web-tracker-cancel = Ghairi tiketi yangu
+web-tracker-cancel-confirm = Ghairi tiketi hii? Utapoteza nafasi yako.
+web-tracker-cancelled = Tiketi yako imeghairiwa.
+web-ticket-status-waiting = Inasubiri
+web-ticket-status-called = Umeitwa: tafadhali nenda dirishani
+web-ticket-status-recalled = Umeitwa tena: tafadhali nenda dirishani
+web-ticket-status-serving = Unahudumiwa
+web-ticket-status-paused = Imesimamishwa
+web-ticket-status-served = Umehudumiwa
+web-ticket-status-no_show = Hukufika
+web-ticket-status-transferred = Imehamishwa
+web-ticket-status-cancelled = Imeghairiwa
 web-channel-whatsapp = WhatsApp
 web-channel-sms = SMS
 web-channel-ussd = USSD
 web-channel-telegram = Telegram
-web-channel-kiosk = Kiosk
-web-channel-web = Web
-web-channel-counter = Counter
+web-channel-kiosk = Kibanda
+web-channel-web = Wavuti
+web-channel-counter = Dirisha
