@@ -348,7 +348,7 @@ pub(crate) async fn snapshot_calls(
         .iter()
         .filter(|t| t.site_id == site && t.called_at.is_some())
         .collect();
-    called.sort_by(|a, b| b.called_at.cmp(&a.called_at));
+    called.sort_by_key(|t| std::cmp::Reverse(t.called_at));
     called
         .into_iter()
         .take(RECENT_CALLS)

@@ -1,0 +1,214 @@
+//! Web views over plain HTTP, on both backends: CSRF refusals change nothing, session
+//! cookies carry the right flags, device keys are revocable and tenant scoped, tracker
+//! tokens cannot be forged. (The pages themselves are driven in Chromium by tests/browser.)
+
+use sq_domain::Role;
+use sq_tests::reqwest::{StatusCode, redirect};
+use sq_tests::{DEMO_PASSWORD, TestApp};
+
+const CSRF: &str = "test-csrf-token-0123456789";
+
+fn client() -> sq_tests::reqwest::Client {
+    sq_tests::reqwest::Client::builder()
+        .redirect(redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+async fn post_form(
+    app: &TestApp,
+    path: &str,
+    cookies: &str,
+    body: &str,
+    extra: &[(&str, &str)],
+) -> sq_tests::reqwest::Response {
+    let mut rb = client()
+        .post(app.url(path))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("cookie", cookies)
+        .body(body.to_owned());
+    for (k, v) in extra {
+        rb = rb.header(*k, *v);
+    }
+    rb.send().await.unwrap()
+}
+
+fn set_cookie(r: &sq_tests::reqwest::Response, name: &str) -> Option<String> {
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .map(str::to_owned)
+}
+
+/// Signs in through the login form; the `cookie` header value for later requests.
+async fn web_login(app: &TestApp, email: &str) -> String {
+    let r = post_form(
+        app,
+        "/login",
+        &format!("sq_csrf={CSRF}"),
+        &format!("email={email}&password={DEMO_PASSWORD}&_csrf={CSRF}"),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let c = set_cookie(&r, "sq_session").expect("a session cookie");
+    let session = c.split(';').next().unwrap().to_owned();
+    format!("{session}; sq_csrf={CSRF}")
+}
+
+fn key(seed: &sq_tests::sq_server::DemoSeed, kind: &str) -> (String, sq_domain::DeviceId) {
+    seed.devices
+        .iter()
+        .find(|(d, _)| d.kind.as_str() == kind)
+        .map(|(d, k)| (k.clone(), d.id))
+        .unwrap()
+}
+
+sq_tests::backend_tests! {
+    async fn a_post_without_csrf_is_refused_and_changes_nothing(app) {
+        let seed = app.seed_demo().await;
+        let (kiosk, _) = key(&seed, "kiosk");
+        let body = format!("service_id={}", seed.services[0].id);
+        let path = format!("/kiosk/{kiosk}/ticket");
+        let r = post_form(&app, &path, "", &body, &[("accept-language", "fr")]).await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        let html = r.text().await.unwrap();
+        assert!(html.contains("Ce formulaire a expiré"), "{html}");
+        // A token that does not match the cookie is refused too.
+        let r = post_form(&app, &path, &format!("sq_csrf={CSRF}"), &format!("{body}&_csrf=other-token-000000000"), &[]).await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        let admin = app.login("admin@demo.test", DEMO_PASSWORD).await;
+        assert!(admin.tickets().await.is_empty(), "nothing was issued");
+
+        // With the token the kiosk issues, and the tracker link works; a forged one does not.
+        let r = post_form(&app, &path, &format!("sq_csrf={CSRF}"), &format!("{body}&_csrf={CSRF}"), &[]).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let loc = r.headers()["location"].to_str().unwrap().to_owned();
+        let token = loc.rsplit('/').next().unwrap().to_owned();
+        let page = client().get(app.url(&format!("/t/{token}"))).send().await.unwrap();
+        assert_eq!(page.status(), StatusCode::OK);
+        assert!(page.text().await.unwrap().contains("A001"));
+        let mut forged = token.into_bytes();
+        let last = forged.len() - 2;
+        forged[last] = if forged[last] == b'A' { b'B' } else { b'A' };
+        let forged = String::from_utf8(forged).unwrap();
+        let r = client().get(app.url(&format!("/t/{forged}"))).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+        assert_eq!(admin.tickets().await.len(), 1);
+    }
+
+    async fn session_cookies_are_httponly_strict_and_secure_behind_tls(app) {
+        app.seed_demo().await;
+        let r = post_form(
+            &app,
+            "/login",
+            &format!("sq_csrf={CSRF}"),
+            &format!("email=agent1@demo.test&password={DEMO_PASSWORD}&_csrf={CSRF}"),
+            &[("x-forwarded-proto", "https")],
+        )
+        .await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        assert_eq!(r.headers()["location"], "/console");
+        let c = set_cookie(&r, "sq_session").unwrap();
+        for flag in ["HttpOnly", "SameSite=Strict", "Secure", "Path=/"] {
+            assert!(c.contains(flag), "{c}");
+        }
+        // A wrong password: 401, no session.
+        let r = post_form(
+            &app,
+            "/login",
+            &format!("sq_csrf={CSRF}"),
+            &format!("email=agent1@demo.test&password=wrong-password&_csrf={CSRF}"),
+            &[],
+        )
+        .await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        assert!(set_cookie(&r, "sq_session").is_none());
+        // No session: staff pages send to the login page; a forged cookie too.
+        for cookie in ["", "sq_session=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"] {
+            let r = client().get(app.url("/console")).header("cookie", cookie).send().await.unwrap();
+            assert_eq!(r.status(), StatusCode::SEE_OTHER);
+            assert_eq!(r.headers()["location"], "/login");
+        }
+    }
+
+    async fn device_keys_are_revocable_and_tenant_scoped(app) {
+        let seed = app.seed_demo().await;
+        let (display, display_id) = key(&seed, "display");
+        let ok = client().get(app.url(&format!("/display/{display}"))).send().await.unwrap();
+        assert_eq!(ok.status(), StatusCode::OK);
+        // A display key does not open the kiosk page.
+        let r = client().get(app.url(&format!("/kiosk/{display}"))).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+
+        // Another tenant's admin cannot revoke it: not found, and it keeps working.
+        let system = sq_app::Principal::system();
+        let meta = sq_app::RequestMeta::default();
+        let other = app
+            .app
+            .create_tenant(
+                &system,
+                sq_store::NewTenant {
+                    slug: "other".parse().unwrap(),
+                    name: "Other".parse().unwrap(),
+                    default_locale: "en".parse().unwrap(),
+                },
+                &meta,
+            )
+            .await
+            .unwrap();
+        app.app
+            .create_user(
+                &system,
+                Some(&other),
+                sq_app::NewLogin {
+                    email: "admin@other.test".into(),
+                    password: DEMO_PASSWORD.into(),
+                    role: Role::Admin,
+                    site_id: None,
+                },
+                &meta,
+            )
+            .await
+            .unwrap();
+        let theirs = web_login(&app, "admin@other.test").await;
+        let path = format!("/admin/devices/{display_id}/revoke");
+        let r = post_form(&app, &path, &theirs, &format!("_csrf={CSRF}"), &[]).await;
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+        let ok = client().get(app.url(&format!("/display/{display}"))).send().await.unwrap();
+        assert_eq!(ok.status(), StatusCode::OK);
+
+        // An agent may not revoke (manage:tenant); the demo admin may.
+        let agent = web_login(&app, "agent1@demo.test").await;
+        let r = post_form(&app, &path, &agent, &format!("_csrf={CSRF}"), &[]).await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        let admin = web_login(&app, "admin@demo.test").await;
+        let r = post_form(&app, &path, &admin, &format!("_csrf={CSRF}"), &[]).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let gone = client().get(app.url(&format!("/display/{display}"))).send().await.unwrap();
+        assert_eq!(gone.status(), StatusCode::NOT_FOUND);
+        let ws = client().get(app.url(&format!("/display/{display}/ws"))).send().await.unwrap();
+        assert_eq!(ws.status(), StatusCode::NOT_FOUND);
+
+        // Pairing a new one through the page shows its key once, and it works.
+        let r = post_form(
+            &app,
+            "/admin/devices",
+            &admin,
+            &format!("_csrf={CSRF}&name=Second+screen&kind=display&site_id={}", seed.site.id),
+            &[],
+        )
+        .await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let html = r.text().await.unwrap();
+        let start = html.find("id=\"device-key\">").unwrap() + "id=\"device-key\">".len();
+        let new_key = &html[start..start + html[start..].find('<').unwrap()];
+        let ok = client().get(app.url(&format!("/display/{new_key}"))).send().await.unwrap();
+        assert_eq!(ok.status(), StatusCode::OK);
+        let log = app.app.store.audit_log(seed.tenant.id).await.unwrap();
+        assert!(log.iter().any(|r| r.entry.action == "device.revoke"));
+        assert!(!format!("{log:?}").contains(new_key), "keys never reach the audit log");
+    }
+}
