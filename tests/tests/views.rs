@@ -189,7 +189,15 @@ sq_tests::backend_tests! {
         assert_eq!(r.status(), StatusCode::SEE_OTHER);
         let gone = client().get(app.url(&format!("/display/{display}"))).send().await.unwrap();
         assert_eq!(gone.status(), StatusCode::NOT_FOUND);
-        let ws = client().get(app.url(&format!("/display/{display}/ws"))).send().await.unwrap();
+        let ws = client()
+            .get(app.url(&format!("/display/{display}/ws")))
+            .header("connection", "upgrade")
+            .header("upgrade", "websocket")
+            .header("sec-websocket-version", "13")
+            .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+            .send()
+            .await
+            .unwrap();
         assert_eq!(ws.status(), StatusCode::NOT_FOUND);
 
         // Pairing a new one through the page shows its key once, and it works.
