@@ -32,6 +32,7 @@ web-console-none = لا توجد تذكرة عند نافذتك.
 web-console-status = الحالة
 web-console-timer = مدة الخدمة
 web-console-customer = العميل
+web-console-language = اللغة
 web-console-channel = القناة
 web-console-waiting = في الانتظار
 web-console-nobody = لا أحد في الانتظار.
@@ -121,6 +122,7 @@ web-ticket-position = الترتيب
 web-ticket-eta = الانتظار المتوقع
 # $min, $max: whole minutes
 web-eta-range = { $min }–{ $max } دقيقة
+web-eta-about = حوالي { $min } دقيقة
 web-tracker-title = تذكرتك
 web-tracker-cancel = إلغاء تذكرتي
 web-tracker-cancel-confirm = إلغاء هذه التذكرة؟ ستفقد دورك.

@@ -32,6 +32,7 @@ web-console-none = No ticket at your counter.
 web-console-status = Status
 web-console-timer = Service time
 web-console-customer = Customer
+web-console-language = Language
 web-console-channel = Channel
 web-console-waiting = Waiting
 web-console-nobody = Nobody is waiting.
@@ -121,6 +122,7 @@ web-ticket-position = Position
 web-ticket-eta = Estimated wait
 # $min, $max: whole minutes
 web-eta-range = { $min }–{ $max } min
+web-eta-about = about { $min } min
 web-tracker-title = Your ticket
 web-tracker-cancel = Cancel my ticket
 web-tracker-cancel-confirm = Cancel this ticket? You will lose your place.

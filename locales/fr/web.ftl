@@ -32,6 +32,7 @@ web-console-none = Aucun ticket à votre guichet.
 web-console-status = État
 web-console-timer = Durée du service
 web-console-customer = Client
+web-console-language = Langue
 web-console-channel = Canal
 web-console-waiting = En attente
 web-console-nobody = Personne n’attend.
@@ -121,6 +122,7 @@ web-ticket-position = Position
 web-ticket-eta = Attente estimée
 # $min, $max: whole minutes
 web-eta-range = { $min } à { $max } min
+web-eta-about = environ { $min } min
 web-tracker-title = Votre ticket
 web-tracker-cancel = Annuler mon ticket
 web-tracker-cancel-confirm = Annuler ce ticket ? Vous perdrez votre place.

@@ -32,6 +32,7 @@ web-console-none = Nenhuma senha no seu balcão.
 web-console-status = Estado
 web-console-timer = Tempo de atendimento
 web-console-customer = Cliente
+web-console-language = Idioma
 web-console-channel = Canal
 web-console-waiting = Em espera
 web-console-nobody = Ninguém está à espera.
@@ -121,6 +122,7 @@ web-ticket-position = Posição
 web-ticket-eta = Espera estimada
 # $min, $max: whole minutes
 web-eta-range = { $min }–{ $max } min
+web-eta-about = cerca de { $min } min
 web-tracker-title = A sua senha
 web-tracker-cancel = Cancelar a minha senha
 web-tracker-cancel-confirm = Cancelar esta senha? Perderá o seu lugar.

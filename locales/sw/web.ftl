@@ -32,6 +32,7 @@ web-console-none = Hakuna tiketi kwenye dirisha lako.
 web-console-status = Hali
 web-console-timer = Muda wa huduma
 web-console-customer = Mteja
+web-console-language = Lugha
 web-console-channel = Njia
 web-console-waiting = Wanaosubiri
 web-console-nobody = Hakuna anayesubiri.
@@ -121,6 +122,7 @@ web-ticket-position = Nafasi
 web-ticket-eta = Muda unaokadiriwa
 # $min, $max: whole minutes
 web-eta-range = dakika { $min }–{ $max }
+web-eta-about = takriban dakika { $min }
 web-tracker-title = Tiketi yako
 web-tracker-cancel = Ghairi tiketi yangu
 web-tracker-cancel-confirm = Ghairi tiketi hii? Utapoteza nafasi yako.

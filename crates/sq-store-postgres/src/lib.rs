@@ -2463,6 +2463,29 @@ impl Store for PostgresStore {
         .await
     }
 
+    async fn contact_summary(
+        &self,
+        tenant: TenantId,
+        id: ContactId,
+    ) -> Result<Option<ContactSummary>> {
+        let mut tx = self.tenant_tx(tenant).await?;
+        let row: Option<(Option<String>, Option<String>)> =
+            sqlx::query_as("SELECT name, locale FROM contacts WHERE id = $1")
+                .bind(id.0)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        let bad = |e: ParseError| StoreError::Backend(format!("corrupt contact: {e:?}"));
+        row.map(|(name, locale)| {
+            Ok(ContactSummary {
+                name: name.map(|n| n.parse()).transpose().map_err(bad)?,
+                locale: locale.map(|l| l.parse()).transpose().map_err(bad)?,
+            })
+        })
+        .transpose()
+    }
+
     async fn device_by_key_hash(&self, key_hash: &str) -> Result<Option<Device>> {
         sqlx::query("SELECT * FROM sq_device_by_hash($1)")
             .bind(key_hash)

@@ -2472,6 +2472,27 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn contact_summary(
+        &self,
+        tenant: TenantId,
+        id: ContactId,
+    ) -> Result<Option<ContactSummary>> {
+        let row = sqlx::query("SELECT name, locale FROM contacts WHERE tenant_id = ? AND id = ?")
+            .bind(key(tenant.0))
+            .bind(key(id.0))
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(db)?;
+        row.map(|r| {
+            let c = Cols(&r);
+            Ok(ContactSummary {
+                name: c.opt_parse("name")?,
+                locale: c.opt_parse("locale")?,
+            })
+        })
+        .transpose()
+    }
+
     async fn device_by_key_hash(&self, key_hash: &str) -> Result<Option<Device>> {
         sqlx::query("SELECT * FROM devices WHERE key_hash = ? AND revoked_at IS NULL")
             .bind(key_hash)

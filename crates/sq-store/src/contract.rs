@@ -89,6 +89,7 @@ macro_rules! contract_tests {
             concurrent_call_next_follows_policy,
             concurrent_issue_has_no_gaps,
             devices,
+            contact_summary,
         );
     };
     (@each $factory:path; $($name:ident),* $(,)?) => {$(
@@ -128,6 +129,7 @@ pub const TESTS: &[&str] = &[
     "concurrent_call_next_follows_policy",
     "concurrent_issue_has_no_gaps",
     "devices",
+    "contact_summary",
 ];
 
 // ---- fixtures -------------------------------------------------------------------------
@@ -2277,4 +2279,23 @@ pub async fn devices(store: Arc<dyn Store>) {
     assert_eq!(actions, ["device.create", "device.revoke"]);
     assert!(!format!("{log:?}").contains(&hash));
     assert!(sq_domain::audit::verify(&log).is_ok());
+}
+
+/// The console's view of a customer (issue 5): name and language, tenant scoped.
+pub async fn contact_summary(store: Arc<dyn Store>) {
+    let s = &*store;
+    let w = world(s, "summary").await;
+    let other = world(s, "summary-other").await;
+    let input = ContactInput {
+        phone: Some("+254711000111".parse().unwrap()),
+        name: Some(name("Baraka")),
+        locale: Some("sw".parse().unwrap()),
+    };
+    let t = issue_with(s, w.tenant.id, w.service.id, 0, Some(input), secs(0)).await;
+    let id = t.contact_id.unwrap();
+    let got = s.contact_summary(w.tenant.id, id).await.unwrap().unwrap();
+    assert_eq!(got.name, Some(name("Baraka")));
+    assert_eq!(got.locale.as_ref().map(|l| l.as_str()), Some("sw"));
+    assert_eq!(s.contact_summary(other.tenant.id, id).await.unwrap(), None);
+    assert_eq!(s.contact_summary(w.tenant.id, ContactId::new()).await.unwrap(), None);
 }

@@ -270,6 +270,14 @@ pub struct Device {
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
+/// What the agent console shows of a ticket's customer: no phone number (screens are seen
+/// by others; the channel pipeline owns contact details).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ContactSummary {
+    pub name: Option<Name>,
+    pub locale: Option<Locale>,
+}
+
 /// What the audit log records of a device: never its key or hash.
 pub fn device_audit(d: &Device) -> serde_json::Value {
     serde_json::json!({
@@ -445,4 +453,10 @@ pub trait Store: Send + Sync + Debug + 'static {
     /// Looks a presented device key up by its hash across tenants; revoked ones are not
     /// returned.
     async fn device_by_key_hash(&self, key_hash: &str) -> Result<Option<Device>>;
+    /// A contact's name and language for the agent console; another tenant's is `None`.
+    async fn contact_summary(
+        &self,
+        tenant: TenantId,
+        id: ContactId,
+    ) -> Result<Option<ContactSummary>>;
 }

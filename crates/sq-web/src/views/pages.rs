@@ -121,6 +121,9 @@ pub(crate) struct ConsoleLive {
     current: Option<Ticket>,
     current_since: i64,
     current_timer: String,
+    /// The customer's name and language, when known ("—" otherwise).
+    customer: String,
+    language: String,
     transfer_queues: Vec<Queue>,
     waiting: Vec<WaitingRow>,
     served_today: usize,
@@ -256,6 +259,17 @@ async fn console_live_html(
         }
     }
     waiting.sort_by_key(|(at, _)| *at);
+    let summary = match current.as_ref().and_then(|c| c.contact_id) {
+        Some(id) => s.app.store.contact_summary(t.id, id).await?,
+        None => None,
+    };
+    let customer = summary
+        .as_ref()
+        .and_then(|c| c.name.as_ref())
+        .map_or_else(|| "—".to_owned(), |n| n.as_str().to_owned());
+    let language = summary
+        .and_then(|c| c.locale)
+        .map_or_else(|| "—".to_owned(), |l| l.as_str().to_owned());
     let since = current
         .as_ref()
         .and_then(|c| c.started_at.or(c.called_at))
@@ -266,6 +280,8 @@ async fn console_live_html(
         current_timer: clock((now.timestamp_millis() - since) / 1000),
         current_since: since,
         current,
+        customer,
+        language,
         transfer_queues: queues,
         waiting: waiting.into_iter().map(|(_, w)| w).collect(),
         served_today: served.len(),

@@ -180,11 +180,16 @@ async fn info(s: &WebState, tr: &Tr, tenant: TenantId, v: &TicketView) -> Ticket
         status_text: tr.t(&format!("web-ticket-status-{}", v.ticket.status.as_str())),
         position: v.position,
         eta: v.eta.map(|e| {
-            tr.t2(
-                "web-eta-range",
-                ("min", &minutes(e.min_seconds).to_string()),
-                ("max", &minutes(e.max_seconds).to_string()),
-            )
+            let (lo, hi) = (minutes(e.min_seconds), minutes(e.max_seconds));
+            if lo == hi {
+                tr.t1("web-eta-about", "min", &lo.to_string())
+            } else {
+                tr.t2(
+                    "web-eta-range",
+                    ("min", &lo.to_string()),
+                    ("max", &hi.to_string()),
+                )
+            }
         }),
         queue,
         counter,
