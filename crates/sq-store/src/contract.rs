@@ -2297,5 +2297,10 @@ pub async fn contact_summary(store: Arc<dyn Store>) {
     assert_eq!(got.name, Some(name("Baraka")));
     assert_eq!(got.locale.as_ref().map(|l| l.as_str()), Some("sw"));
     assert_eq!(s.contact_summary(other.tenant.id, id).await.unwrap(), None);
-    assert_eq!(s.contact_summary(w.tenant.id, ContactId::new()).await.unwrap(), None);
+    assert_eq!(
+        s.contact_summary(w.tenant.id, ContactId::new())
+            .await
+            .unwrap(),
+        None
+    );
 }
