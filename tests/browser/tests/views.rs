@@ -197,6 +197,19 @@ async fn arabic_display_renders_right_to_left() {
         return;
     };
     let (app, seed) = spawn_demo(Backend::Sqlite).await.unwrap();
+    let admin = app.login("admin@demo.test", DEMO_PASSWORD).await;
+    let agent = app.login("agent3@demo.test", DEMO_PASSWORD).await;
+    let (_, a3) = &seed.agents[2];
+    for _ in 0..3 {
+        admin
+            .create_ticket(seed.services[2].id)
+            .await
+            .expect(201, None);
+        agent
+            .call_next(a3.id, seed.counters[2].id)
+            .await
+            .expect(200, None);
+    }
     b.client
         .goto(&app.url(&format!("/display/{}?lang=ar", key(&seed, "display"))))
         .await
@@ -221,6 +234,10 @@ async fn arabic_display_renders_right_to_left() {
         .await
         .unwrap();
     assert!(clock_x.as_f64().unwrap() < 960.0, "{clock_x}");
+    eventually(Duration::from_secs(3), "the snapshot's calls", || async {
+        text(&b, "#now .num").await
+    })
+    .await;
     b.screenshot("display-ar").await;
     // A portrait tablet gets the one-column layout.
     b.client.set_window_size(800, 1280).await.unwrap();
@@ -234,7 +251,7 @@ async fn a_form_post_without_its_csrf_token_is_refused() {
     let Some(b) = Browser::start(1280, 900).await else {
         return;
     };
-    let (app, _seed) = spawn_demo(Backend::Sqlite).await.unwrap();
+    let (app, seed) = spawn_demo(Backend::Sqlite).await.unwrap();
     b.client.goto(&app.url("/login")).await.unwrap();
     b.screenshot("login").await;
     b.client
@@ -261,7 +278,21 @@ async fn a_form_post_without_its_csrf_token_is_refused() {
             .ends_with("/login")
     );
 
-    // With the token, the same login works; the supervisor page renders for an admin.
+    // With the token, the same login works; the supervisor page renders for an admin
+    // (with a few tickets, so the gallery shows something).
+    let admin = app.login("admin@demo.test", DEMO_PASSWORD).await;
+    for s in [0, 0, 1, 2, 0] {
+        admin
+            .create_ticket(seed.services[s].id)
+            .await
+            .expect(201, None);
+    }
+    let agent = app.login("agent2@demo.test", DEMO_PASSWORD).await;
+    let (_, a2) = &seed.agents[1];
+    agent
+        .call_next(a2.id, seed.counters[1].id)
+        .await
+        .expect(200, None);
     login(&b, &app.base, "admin@demo.test").await;
     eventually(Duration::from_secs(5), "the supervisor", || async {
         text(&b, "#queues-h").await
