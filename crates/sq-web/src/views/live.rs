@@ -35,8 +35,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{Notify, broadcast};
 
-/// How often a followed tenant's feed is read when nobody pokes.
-pub const POLL: Duration = Duration::from_millis(100);
+/// How often a followed tenant's feed is read when nobody pokes (writes made through the
+/// API or by another node show within this; one indexed read per tick per followed tenant).
+pub const POLL: Duration = Duration::from_millis(50);
 /// Frames a slow subscriber may fall behind before it is resynced.
 const BUFFER: usize = 1024;
 /// Keep-alive frame interval; clients reconnect after twice this without a frame.
@@ -437,6 +438,16 @@ async fn pump(
     }
 }
 
+/// Live sockets only receive frames and send nothing but pongs and closes, so they get
+/// small buffers: tungstenite's 128 KiB read buffer per connection would make 5,000
+/// displays cost over 600 MB.
+fn lean(ws: WebSocketUpgrade) -> WebSocketUpgrade {
+    ws.read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
+        .max_message_size(16 * 1024)
+        .max_frame_size(16 * 1024)
+}
+
 #[derive(Debug, Deserialize)]
 pub(crate) struct SiteQuery {
     site: Option<String>,
@@ -455,7 +466,7 @@ pub(crate) async fn staff_ws(
         None => Filter::Tenant,
     };
     let tenant = staff.tenant.id;
-    ws.on_upgrade(move |s| pump(s, state, tenant, filter, None))
+    lean(ws).on_upgrade(move |s| pump(s, state, tenant, filter, None))
 }
 
 /// `/display/{key}/ws`: a display's feed, starting with a snapshot of its site.
@@ -467,7 +478,7 @@ pub(crate) async fn display_ws(
     match state.app.device_session(&key, DeviceKind::Display).await {
         Ok(d) => {
             let (tenant, site) = (d.tenant.id, d.site);
-            ws.on_upgrade(move |s| pump(s, state, tenant, Filter::Site(site.id), Some(site)))
+            lean(ws).on_upgrade(move |s| pump(s, state, tenant, Filter::Site(site.id), Some(site)))
         }
         Err(_) => axum::http::StatusCode::NOT_FOUND.into_response(),
     }
@@ -482,7 +493,7 @@ pub(crate) async fn tracker_ws(
     match state.app.tracked_ticket(&token).await {
         Ok((tenant, view, _)) => {
             let q = view.ticket.queue_id;
-            ws.on_upgrade(move |s| pump(s, state, tenant.id, Filter::Queue(q), None))
+            lean(ws).on_upgrade(move |s| pump(s, state, tenant.id, Filter::Queue(q), None))
         }
         Err(_) => axum::http::StatusCode::NOT_FOUND.into_response(),
     }
