@@ -120,7 +120,8 @@
       });
       rest.slice(0, 8).forEach(function (c) {
         var li = document.createElement("li");
-        li.textContent = c.number + (c.counter ? " → " + c.counter : "");
+        // No arrow: it would point the wrong way in right-to-left pages.
+        li.textContent = c.number + (c.counter ? " · " + counterLabel + " " + c.counter : "");
         recent.appendChild(li);
       });
     }

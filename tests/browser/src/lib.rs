@@ -6,6 +6,7 @@
 //! `chromium-driver`), and a skip notice on a developer machine without it.
 
 use fantoccini::{Client, ClientBuilder};
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -54,7 +55,10 @@ impl Browser {
             return None;
         };
         let port = free_port();
+        // Its own process group, so the browsers it starts die with it (a failed test must
+        // not leave Chromium running).
         let child = Command::new(&driver)
+            .process_group(0)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -104,8 +108,16 @@ impl Browser {
     }
 
     /// Closes the session and stops the driver.
-    pub async fn close(mut self) {
+    pub async fn close(self) {
         let _ = self.client.clone().close().await;
+        drop(self);
+    }
+
+    fn kill_group(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.driver.id())])
+            .stderr(Stdio::null())
+            .status();
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
@@ -126,8 +138,7 @@ impl Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
+        self.kill_group();
     }
 }
 
