@@ -218,10 +218,16 @@ async fn serve(config: Config, a: ServeArgs) -> anyhow::Result<ExitCode> {
     if a.demo {
         match seed_demo(application.app(), a.admin_password).await? {
             SeedOutcome::Seeded(s) => print!("{}", s.summary(Some(&base))),
-            SeedOutcome::AlreadyPresent(t) => println!(
-                "The demo tenant '{}' exists already (logins unchanged). API: {base}/api/v1/health",
-                t.slug
-            ),
+            SeedOutcome::AlreadyPresent(t) => {
+                println!(
+                    "The demo tenant '{}' exists already (logins unchanged). API: {base}/api/v1/health",
+                    t.slug
+                );
+                // Device keys are stored hashed: pair a new display or kiosk to get one.
+                println!(
+                    "Web: {base}/console  {base}/supervisor  {base}/admin/devices (pair a display or kiosk)"
+                );
+            }
         }
     }
     // On stdout, so scripts (and the CLI tests) can read the address when --listen has port 0.
