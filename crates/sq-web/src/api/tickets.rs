@@ -47,6 +47,7 @@ pub(crate) async fn create_ticket(
         .app
         .issue_ticket(&sc.principal, &sc.tenant, issue, &sc.meta)
         .await?;
+    s.live.poke(sc.tenant.id); // live views (issue 5): send it now, not at the next poll
     Ok((StatusCode::CREATED, Json(v.into())))
 }
 
@@ -131,6 +132,7 @@ pub(crate) async fn call_next(
             &sc.meta,
         )
         .await?;
+    s.live.poke(sc.tenant.id); // live views (issue 5)
     Ok(Json(v.into()))
 }
 
@@ -144,6 +146,7 @@ async fn act(
         .app
         .act(&sc.principal, &sc.tenant, id.into(), action, &sc.meta)
         .await?;
+    s.live.poke(sc.tenant.id); // live views (issue 5)
     Ok(Json(v.into()))
 }
 
