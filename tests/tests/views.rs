@@ -219,4 +219,35 @@ sq_tests::backend_tests! {
         assert!(log.iter().any(|r| r.entry.action == "device.revoke"));
         assert!(!format!("{log:?}").contains(new_key), "keys never reach the audit log");
     }
+
+    async fn devices_can_be_paired_and_revoked_through_the_api(app) {
+        let seed = app.seed_demo().await;
+        let admin = app.login("admin@demo.test", DEMO_PASSWORD).await;
+        let body = serde_json::json!({"site_id": seed.site.id, "name": "Lobby", "kind": "kiosk"});
+        let r = admin.post(&admin.t("/devices"), &body).await;
+        r.expect(201, None);
+        let key = r.str("key");
+        assert!(key.starts_with("sqd_"));
+        assert_eq!(r.str("path"), format!("/kiosk/{key}"));
+        let id = r.id();
+        let page = client().get(app.url(&format!("/kiosk/{key}"))).send().await.unwrap();
+        assert_eq!(page.status(), StatusCode::OK);
+        let list = admin.get(&admin.t("/devices")).await;
+        list.expect(200, None);
+        assert_eq!(list.body.as_array().unwrap().len(), 3, "the demo pair and this one");
+        assert!(!list.body.to_string().contains(&key), "keys are never listed");
+        // Bad kind, another tenant's (unknown) site, an agent: refused, nothing paired.
+        let bad = serde_json::json!({"site_id": seed.site.id, "name": "X", "kind": "toaster"});
+        admin.post(&admin.t("/devices"), &bad).await.expect(422, Some("invalid_request"));
+        let nowhere = serde_json::json!({"site_id": uuid::Uuid::now_v7(), "name": "X", "kind": "display"});
+        admin.post(&admin.t("/devices"), &nowhere).await.expect(404, Some("not_found"));
+        let agent = app.login("agent1@demo.test", DEMO_PASSWORD).await;
+        agent.post(&agent.t("/devices"), &body).await.expect(403, Some("forbidden"));
+        assert_eq!(admin.get(&admin.t("/devices")).await.body.as_array().unwrap().len(), 3);
+        let r = admin.delete(&admin.t(&format!("/devices/{id}"))).await;
+        r.expect(200, None);
+        assert!(!r.body["revoked_at"].is_null());
+        let page = client().get(app.url(&format!("/kiosk/{key}"))).send().await.unwrap();
+        assert_eq!(page.status(), StatusCode::NOT_FOUND);
+    }
 }

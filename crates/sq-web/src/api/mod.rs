@@ -5,6 +5,7 @@
 mod access;
 mod auth;
 mod catalogue;
+mod devices;
 mod system;
 mod tickets;
 
@@ -73,6 +74,12 @@ pub(crate) fn routes() -> Router<WebState> {
         .route(&r("/tickets/{id}/resume"), post(tickets::resume))
         .route(&r("/tickets/{id}/cancel"), post(tickets::cancel))
         .route(&r("/tickets/{id}/transfer"), post(tickets::transfer))
+        // Web views (issue 5): device pairing.
+        .route(
+            &r("/devices"),
+            get(devices::list_devices).post(devices::create_device),
+        )
+        .route(&r("/devices/{id}"), delete(devices::revoke_device))
 }
 
 /// The OpenAPI document of the routes above.
@@ -121,6 +128,9 @@ pub(crate) fn routes() -> Router<WebState> {
         tickets::resume,
         tickets::cancel,
         tickets::transfer,
+        devices::list_devices,
+        devices::create_device,
+        devices::revoke_device,
     ),
     components(schemas(
         crate::error::ErrorEnvelope,

@@ -64,6 +64,17 @@ fn ticket_id(frame: &str) -> Option<&str> {
     Some(&frame[start..start + len])
 }
 
+/// CPU seconds (user + system) a process has used, from `/proc/<pid>/stat`.
+fn cpu_secs(pid: &str) -> f64 {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which is in parentheses and may hold spaces).
+    let rest = s.rsplit(')').next().unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // utime and stime are fields 14 and 15 (1-based), i.e. 11 and 12 after the name.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 fn pct(sorted: &[Duration], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
@@ -190,6 +201,8 @@ async fn main() -> anyhow::Result<()> {
     let (rss_conn, _) = rss(pid);
 
     let auth = format!("Bearer {agent_token}");
+    let (server_cpu0, client_cpu0) = (cpu_secs(&pid.to_string()), cpu_secs("self"));
+    let t_calls = Instant::now();
     let t_api = |p: &str| format!("{base}/api/v1/tenants/demo{p}");
     let mut samples = Vec::with_capacity(n * a.calls);
     let mut missing = 0usize;
@@ -238,6 +251,9 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     samples.sort();
+    let wall = t_calls.elapsed().as_secs_f64();
+    let server_cpu = cpu_secs(&pid.to_string()) - server_cpu0;
+    let client_cpu = cpu_secs("self") - client_cpu0;
     let (rss_end, hwm) = rss(pid);
     println!(
         "{} calls × {n} displays: call-next → frame p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({} samples, {missing} missing)",
@@ -246,6 +262,9 @@ async fn main() -> anyhow::Result<()> {
         pct(&samples, 0.99),
         pct(&samples, 1.0),
         samples.len()
+    );
+    println!(
+        "during the calls ({wall:.1} s): server CPU {server_cpu:.2} s, load-generator CPU {client_cpu:.2} s"
     );
     println!(
         "server RSS: {:.1} MB idle, {:.1} MB with {n} displays, {:.1} MB after the calls (peak {:.1} MB)",
