@@ -8,6 +8,7 @@ web-error-title = حدث خطأ
 web-error-generic = تعذّر إكمال الطلب.
 error-csrf_invalid = انتهت صلاحية هذا النموذج أو لم يُرسل من هذا الموقع. أعد تحميل الصفحة وحاول مرة أخرى.
 error-counter_required = اختر نافذتك أولاً.
+error-platform_login = حسابات المنصة ليس لها صفحات فروع: سجّل الدخول بحساب تابع للمؤسسة.
 
 ## Staff pages
 web-nav-label = الرئيسية

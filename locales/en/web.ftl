@@ -8,6 +8,7 @@ web-error-title = Something went wrong
 web-error-generic = The request could not be completed.
 error-csrf_invalid = This form has expired or was not sent from this site. Reload the page and try again.
 error-counter_required = Choose your counter first.
+error-platform_login = Platform accounts have no branch pages: sign in with an account of the organisation.
 
 ## Staff pages
 web-nav-label = Main

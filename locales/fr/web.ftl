@@ -8,6 +8,7 @@ web-error-title = Un problème est survenu
 web-error-generic = La demande n’a pas pu aboutir.
 error-csrf_invalid = Ce formulaire a expiré ou ne vient pas de ce site. Rechargez la page et réessayez.
 error-counter_required = Choisissez d’abord votre guichet.
+error-platform_login = Les comptes de plateforme n’ont pas de pages d’agence : connectez-vous avec un compte de l’organisation.
 
 ## Staff pages
 web-nav-label = Principal

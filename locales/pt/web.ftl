@@ -8,6 +8,7 @@ web-error-title = Algo correu mal
 web-error-generic = Não foi possível concluir o pedido.
 error-csrf_invalid = Este formulário expirou ou não foi enviado a partir deste site. Recarregue a página e tente novamente.
 error-counter_required = Escolha primeiro o seu balcão.
+error-platform_login = As contas da plataforma não têm páginas de balcão: entre com uma conta da organização.
 
 ## Staff pages
 web-nav-label = Principal

@@ -8,6 +8,7 @@ web-error-title = Kuna hitilafu
 web-error-generic = Ombi halikuweza kukamilika.
 error-csrf_invalid = Fomu hii imeisha muda au haikutumwa kutoka tovuti hii. Pakia ukurasa upya ujaribu tena.
 error-counter_required = Chagua dirisha lako kwanza.
+error-platform_login = Akaunti za jukwaa hazina kurasa za tawi: ingia kwa akaunti ya shirika.
 
 ## Staff pages
 web-nav-label = Kuu

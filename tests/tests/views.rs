@@ -126,6 +126,11 @@ sq_tests::backend_tests! {
         .await;
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
         assert!(set_cookie(&r, "sq_session").is_none());
+        // A platform account has no tenant pages: told so, not sent round in circles.
+        let root = web_login(&app, "root@demo.test").await;
+        let r = client().get(app.url("/console")).header("cookie", root).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        assert!(r.text().await.unwrap().contains("Platform accounts"));
         // No session: staff pages send to the login page; a forged cookie too.
         for cookie in ["", "sq_session=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"] {
             let r = client().get(app.url("/console")).header("cookie", cookie).send().await.unwrap();

@@ -291,8 +291,12 @@ impl FromRequestParts<WebState> for Staff {
             .web_session(&token)
             .await
             .map_err(|_| to_login())?;
-        // Web views work inside one tenant: the staff member's own.
-        let tid = principal.tenant_id.ok_or_else(to_login)?;
+        // Web views work inside one tenant: the staff member's own. A platform account
+        // has none; a page says so rather than looping back to the login.
+        let Some(tid) = principal.tenant_id else {
+            let (tr, _) = negotiate(&parts.headers, parts.uri.query(), None);
+            return Err(error_page(&tr, StatusCode::FORBIDDEN, "platform_login"));
+        };
         let tenant = state
             .app
             .store
