@@ -68,6 +68,7 @@ web-col-ticket = التذكرة
 web-supervisor-title = الإشراف
 web-supervisor-queues = الطوابير
 web-supervisor-agents = الموظفون
+web-supervisor-show = عرض
 web-sla-ok = ضمن الهدف
 web-sla-warn = قريب من الهدف
 web-sla-breach = تجاوز الهدف

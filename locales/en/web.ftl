@@ -68,6 +68,7 @@ web-col-ticket = Ticket
 web-supervisor-title = Supervisor
 web-supervisor-queues = Queues
 web-supervisor-agents = Agents
+web-supervisor-show = Show
 web-sla-ok = on target
 web-sla-warn = near target
 web-sla-breach = over target

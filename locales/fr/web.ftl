@@ -68,6 +68,7 @@ web-col-ticket = Ticket
 web-supervisor-title = Supervision
 web-supervisor-queues = Files
 web-supervisor-agents = Agents
+web-supervisor-show = Afficher
 web-sla-ok = dans l’objectif
 web-sla-warn = proche de l’objectif
 web-sla-breach = objectif dépassé

@@ -68,6 +68,7 @@ web-col-ticket = Senha
 web-supervisor-title = Supervisão
 web-supervisor-queues = Filas
 web-supervisor-agents = Atendentes
+web-supervisor-show = Mostrar
 web-sla-ok = dentro do objetivo
 web-sla-warn = perto do objetivo
 web-sla-breach = acima do objetivo

@@ -68,6 +68,7 @@ web-col-ticket = Tiketi
 web-supervisor-title = Msimamizi
 web-supervisor-queues = Foleni
 web-supervisor-agents = Wahudumu
+web-supervisor-show = Onyesha
 web-sla-ok = ndani ya lengo
 web-sla-warn = karibu na lengo
 web-sla-breach = zaidi ya lengo

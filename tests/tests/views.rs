@@ -255,4 +255,36 @@ sq_tests::backend_tests! {
         let page = client().get(app.url(&format!("/kiosk/{key}"))).send().await.unwrap();
         assert_eq!(page.status(), StatusCode::NOT_FOUND);
     }
+
+    async fn the_supervisor_picks_among_the_tenants_sites_and_agents_are_refused(app) {
+        let seed = app.seed_demo().await;
+        let second = app
+            .app
+            .create_site(
+                &sq_app::Principal::system(),
+                &seed.tenant,
+                sq_store::NewSite {
+                    name: "Harbour Branch".parse().unwrap(),
+                    timezone: "Africa/Dar_es_Salaam".parse().unwrap(),
+                    locale: "sw".parse().unwrap(),
+                },
+                &sq_app::RequestMeta::default(),
+            )
+            .await
+            .unwrap();
+        let admin = web_login(&app, "admin@demo.test").await;
+        let get = |path: String, cookie: String| {
+            let url = app.url(&path);
+            async move { client().get(url).header("cookie", cookie).send().await.unwrap() }
+        };
+        let first = get("/supervisor".into(), admin.clone()).await.text().await.unwrap();
+        assert!(first.contains("Central Branch") && first.contains("Deposits"));
+        let r = get(format!("/supervisor?site={}", second.id), admin.clone()).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let html = r.text().await.unwrap();
+        assert!(html.contains("Supervisor — Harbour Branch"), "{html}");
+        assert!(!html.contains("Deposits"), "the other site's queues are not shown");
+        let agent = web_login(&app, "agent1@demo.test").await;
+        assert_eq!(get("/supervisor".into(), agent).await.status(), StatusCode::FORBIDDEN);
+    }
 }

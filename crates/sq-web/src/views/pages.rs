@@ -493,21 +493,33 @@ pub(crate) struct SupervisorLive {
 struct SupervisorPage {
     tr: Tr,
     nav: Nav,
+    sites: Vec<Site>,
     site: Option<Site>,
     live: String,
+}
+
+/// The site a supervisor page shows: `?site=<id>` among the caller's sites, else the first.
+fn chosen_site(sites: &[Site], q: Option<&str>) -> Option<Site> {
+    let wanted = q.and_then(|q| form_pairs(q.as_bytes()).remove("site"));
+    sites
+        .iter()
+        .find(|x| Some(x.id.to_string()) == wanted)
+        .or_else(|| sites.first())
+        .cloned()
 }
 
 async fn supervisor_html(
     s: &WebState,
     staff: &Staff,
     tr: &Tr,
-) -> Result<(Option<Site>, String), AppError> {
+    q: Option<&str>,
+) -> Result<(Vec<Site>, Option<Site>, String), AppError> {
     let p = &staff.principal;
     p.require(Scope::ReadReports)?;
     let t = &staff.tenant;
-    let site = s.app.sites(p, t).await?.into_iter().next();
-    let Some(site) = site else {
-        return Ok((None, String::new()));
+    let sites = s.app.sites(p, t).await?;
+    let Some(site) = chosen_site(&sites, q) else {
+        return Ok((sites, None, String::new()));
     };
     let now = Utc::now();
     let today = now.with_timezone(&site.timezone.0).date_naive();
@@ -597,7 +609,7 @@ async fn supervisor_html(
     let html = live
         .render()
         .map_err(|e| AppError::Internal(format!("template: {e}")))?;
-    Ok((Some(site), html))
+    Ok((sites, Some(site), html))
 }
 
 pub(crate) async fn supervisor(
@@ -608,13 +620,14 @@ pub(crate) async fn supervisor(
 ) -> Response {
     let (tr, chosen) = negotiate(&headers, q.as_deref(), None);
     let (csrf, set) = csrf_token(&headers);
-    let (site, live) = match supervisor_html(&s, &staff, &tr).await {
+    let (sites, site, live) = match supervisor_html(&s, &staff, &tr, q.as_deref()).await {
         Ok(x) => x,
         Err(e) => return app_error(&tr, e),
     };
     let page = SupervisorPage {
         nav: Nav::of(&staff.principal, csrf),
         tr,
+        sites,
         site,
         live,
     };
@@ -628,10 +641,11 @@ pub(crate) async fn supervisor_live(
     State(s): State<WebState>,
     staff: Staff,
     headers: HeaderMap,
+    RawQuery(q): RawQuery,
 ) -> Response {
     let (tr, _) = negotiate(&headers, None, None);
-    match supervisor_html(&s, &staff, &tr).await {
-        Ok((_, h)) => Html(h).into_response(),
+    match supervisor_html(&s, &staff, &tr, q.as_deref()).await {
+        Ok((_, _, h)) => Html(h).into_response(),
         Err(e) => app_error(&tr, e),
     }
 }
