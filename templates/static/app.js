@@ -164,6 +164,12 @@
       try { audio = audio || new (window.AudioContext || window.webkitAudioContext)(); audio.resume(); } catch (e) {}
       this.hidden = true;
     });
+    // Screens run for days: a quiet daily reload (between calls) frees whatever the
+    // browser itself may hold on to; the snapshot restores the screen at once.
+    setTimeout(function reload() {
+      if (speaking || queue.length) { setTimeout(reload, 60000); return; }
+      location.reload();
+    }, 24 * 3600 * 1000);
     var status = document.getElementById("status");
     live(body.dataset.live, function (f) {
       if (f.type === "snapshot") { calls = f.calls || []; render(); return; }
