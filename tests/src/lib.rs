@@ -28,6 +28,14 @@ pub use sq_server;
 /// The demo channels' shared secret in tests.
 pub const PHONE_SECRET: &str = "test-phone-secret";
 
+/// Another node of a [`TestApp`] (see [`TestApp::second_node`]).
+#[derive(Debug)]
+pub struct Node {
+    /// `http://127.0.0.1:PORT`
+    pub base: String,
+    _stop: oneshot::Sender<()>,
+}
+
 /// The simulated providers of one test: send as a customer with [`Phones::send`], read
 /// what the customer received with [`Phones::wait_for`].
 #[derive(Debug)]
@@ -394,6 +402,16 @@ impl TestApp {
         self.messaging = running.messaging;
         self.shutdown = Some(running.shutdown);
         self.server = Some(running.server);
+    }
+
+    /// A second server on the same database (and Redis, if any), on its own port: what a
+    /// scaled-out deployment runs behind its load balancer. Stops when dropped.
+    pub async fn second_node(&self) -> Node {
+        let running = start(self.config.clone(), self.clock.clone()).await;
+        Node {
+            base: running.base,
+            _stop: running.shutdown,
+        }
     }
 
     /// The provider simulators on a free port, delivering webhooks to this server, with the

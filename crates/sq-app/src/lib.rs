@@ -7,11 +7,13 @@ mod auth;
 mod error;
 pub mod messaging;
 mod queue;
+mod web;
 
 pub use auth::{AuthConfig, LoginLimiter, NewLogin, Principal, TokenPair, hash_password};
 pub use error::AppError;
 pub use messaging::{ChannelCipher, Hook, Messaging, NewChannelRequest, NotifySettings};
 pub use queue::{QueueOverview, TicketView};
+pub use web::{DeviceSession, SESSION_TTL};
 
 use chrono::{DateTime, Utc};
 use sq_domain::audit::AuditContext;

@@ -59,4 +59,6 @@ id_type!(
     TicketEventId,
     ApiKeyId,
     AuditId,
+    // A paired display or kiosk (issue 5).
+    DeviceId,
 );

@@ -53,6 +53,8 @@ pub enum Actor {
     ApiKey(ApiKeyId),
     Contact(ContactId),
     System,
+    /// A paired display or kiosk (its key, not a person).
+    Device(DeviceId),
 }
 
 impl fmt::Display for Actor {
@@ -62,6 +64,7 @@ impl fmt::Display for Actor {
             Actor::ApiKey(id) => write!(f, "api_key:{id}"),
             Actor::Contact(id) => write!(f, "contact:{id}"),
             Actor::System => f.write_str("system"),
+            Actor::Device(id) => write!(f, "device:{id}"),
         }
     }
 }
@@ -79,6 +82,7 @@ impl FromStr for Actor {
             "user" => Ok(Actor::User(id.into())),
             "api_key" => Ok(Actor::ApiKey(id.into())),
             "contact" => Ok(Actor::Contact(id.into())),
+            "device" => Ok(Actor::Device(id.into())),
             _ => Err(bad()),
         }
     }

@@ -39,7 +39,7 @@ macro_rules! embed {
 }
 
 /// `(language, sources)` compiled into the binary.
-const EMBEDDED: &[(&str, &[&str])] = embed!(["en", "fr", "ar", "sw", "pt"], ["errors"]);
+const EMBEDDED: &[(&str, &[&str])] = embed!(["en", "fr", "ar", "sw", "pt"], ["errors", "web"]);
 
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {

@@ -50,6 +50,10 @@ pub struct Config {
     /// `redis://…`: change signals between nodes over Redis pub/sub (`REDIS_URL`, or
     /// `SQ_REDIS_URL`). Unset: in-process only (one node).
     pub redis_url: Option<String>,
+    /// How often live pages re-read the ticket feed when no change signal woke them, in
+    /// milliseconds (`SQ_LIVE_POLL_MS`): the bound on how late another node's write shows
+    /// without Redis.
+    pub live_poll_ms: u64,
 }
 
 impl std::fmt::Debug for Config {
@@ -81,6 +85,7 @@ impl std::fmt::Debug for Config {
             .field("public_url", &self.public_url)
             .field("quiet_hours", &self.quiet_hours)
             .field("redis_url", &self.redis_url.as_deref().map(redact_url))
+            .field("live_poll_ms", &self.live_poll_ms)
             .finish()
     }
 }
@@ -102,6 +107,7 @@ impl Default for Config {
             public_url: None,
             quiet_hours: "21:00-07:00".into(),
             redis_url: None,
+            live_poll_ms: 50,
         }
     }
 }
@@ -205,6 +211,12 @@ pub const CONFIG_TABLE: &[(&str, &str, &str, &str)] = &[
         "(unset: one node, signals in process)",
         "redis://… carries change signals between nodes (live pages, notifications)",
     ),
+    (
+        "live_poll_ms",
+        "SQ_LIVE_POLL_MS",
+        "50",
+        "how often live pages re-read the feed without a change signal",
+    ),
 ];
 
 impl Config {
@@ -268,6 +280,14 @@ impl Config {
         }
         if let Some(v) = get("SQ_REDIS_URL").or_else(|| get("REDIS_URL")) {
             self.redis_url = Some(v).filter(|v| !v.is_empty());
+        }
+        if let Some(v) = get("SQ_LIVE_POLL_MS") {
+            self.live_poll_ms = v
+                .trim()
+                .parse()
+                .ok()
+                .filter(|ms| *ms > 0)
+                .with_context(|| format!("SQ_LIVE_POLL_MS={v} is not a positive number"))?;
         }
         if let Some(v) = get("SQ_QUIET_HOURS") {
             self.quiet_hours = v;

@@ -111,8 +111,9 @@ impl Application {
         };
         let messaging = Messaging::new(app.clone(), cipher, notify)
             .context("starting the messaging pipeline")?;
-        let state =
-            WebState::new(app, metrics).with_messaging(messaging, config.public_url.clone());
+        let state = WebState::new(app, metrics)
+            .with_live_poll(std::time::Duration::from_millis(config.live_poll_ms))
+            .with_messaging(messaging, config.public_url.clone());
         Ok(Self {
             listener,
             addr,

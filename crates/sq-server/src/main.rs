@@ -246,6 +246,10 @@ async fn serve(config: Config, a: ServeArgs) -> anyhow::Result<ExitCode> {
                     "The demo tenant '{}' exists already (logins unchanged). API: {base}/api/v1/health",
                     t.slug
                 );
+                // Device keys are stored hashed: pair a new display or kiosk to get one.
+                println!(
+                    "Web: {base}/console  {base}/supervisor  {base}/admin/devices (pair a display or kiosk)"
+                );
                 t
             }
         };

@@ -40,6 +40,9 @@ pub struct DemoSeed {
     pub password: String,
     /// True when the password was generated (so it must be shown).
     pub password_generated: bool,
+    /// Web views (issue 5): a display and a kiosk paired with the site, with their keys
+    /// (shown once: only hashes are stored).
+    pub devices: Vec<(sq_store::Device, String)>,
 }
 
 #[derive(Debug, Clone)]
@@ -228,6 +231,19 @@ pub async fn seed_demo(app: &App, password: Option<String>) -> anyhow::Result<Se
         .await
         .context("creating root@demo.test")?;
 
+    // Web views (issue 5): one display and one kiosk for the branch.
+    let mut devices = Vec::new();
+    for (name, kind) in [
+        ("Hall display", sq_store::DeviceKind::Display),
+        ("Entrance kiosk", sq_store::DeviceKind::Kiosk),
+    ] {
+        devices.push(
+            app.create_device(&system, &tenant, site.id, name, kind, &meta)
+                .await
+                .with_context(|| format!("pairing the demo {}", kind.as_str()))?,
+        );
+    }
+
     Ok(SeedOutcome::Seeded(Box::new(DemoSeed {
         tenant,
         site,
@@ -239,6 +255,7 @@ pub async fn seed_demo(app: &App, password: Option<String>) -> anyhow::Result<Se
         root,
         password,
         password_generated,
+        devices,
     })))
 }
 
@@ -288,6 +305,18 @@ impl DemoSeed {
             let _ = writeln!(s, "  API docs {base}/api/docs");
             let _ = writeln!(s, "  OpenAPI  {base}/api/v1/openapi.json");
             let _ = writeln!(s, "  metrics  {base}/metrics");
+            // Web views (issue 5).
+            let _ = writeln!(s, "  console    {base}/console     (agent1@demo.test)");
+            let _ = writeln!(s, "  supervisor {base}/supervisor  (admin@demo.test)");
+            let _ = writeln!(s, "  devices    {base}/admin/devices");
+            for (d, key) in &self.devices {
+                let _ = writeln!(
+                    s,
+                    "  {:<10} {base}/{}/{key}",
+                    d.kind.as_str(),
+                    d.kind.as_str()
+                );
+            }
             let _ = writeln!(
                 s,
                 "Try: curl -s -X POST {base}/api/v1/auth/token -H 'content-type: application/json' \

@@ -296,6 +296,7 @@ pub(crate) fn db(e: sqlx::Error) -> StoreError {
                 Some("users_email_key") => "email",
                 Some("queues_service_id_key") => "queue",
                 Some("api_keys_key_hash_key") => "api_key",
+                Some("devices_key_hash_key") => "device",
                 Some("contacts_tenant_phone_key") => "contact",
                 Some("agent_skills_pkey") => "skill",
                 Some("refresh_tokens_pkey") => "refresh_token",
@@ -2345,6 +2346,156 @@ impl Store for PostgresStore {
             .map_err(db)?
             .as_ref()
             .map(rows::api_key)
+            .transpose()
+    }
+
+    // ---- web views (issue 5): paired devices -------------------------------------------
+
+    async fn create_device(
+        &self,
+        tenant: TenantId,
+        d: NewDevice,
+        ctx: &AuditContext,
+    ) -> Result<Device> {
+        let device = Device {
+            id: DeviceId::new(),
+            tenant_id: tenant,
+            site_id: d.site_id,
+            name: d.name,
+            kind: d.kind,
+            prefix: d.prefix,
+            created_at: truncate_micros(ctx.at),
+            revoked_at: None,
+        };
+        let ctx = ctx.clone();
+        self.write(tenant, async move |tx: &mut PgConnection| {
+            // Row-level security hides another tenant's site: not found, as it should be.
+            load_site(&mut *tx, device.site_id)
+                .await?
+                .ok_or(StoreError::NotFound("site"))?;
+            sqlx::query(
+                "INSERT INTO devices (id, tenant_id, site_id, name, kind, prefix, key_hash, \
+                 created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(device.id.0)
+            .bind(tenant.0)
+            .bind(device.site_id.0)
+            .bind(device.name.as_str())
+            .bind(device.kind.as_str())
+            .bind(&device.prefix)
+            .bind(&d.key_hash)
+            .bind(device.created_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+            let after = device_audit(&device);
+            audit_write(
+                &mut *tx,
+                tenant,
+                "device.create",
+                device.id,
+                None,
+                Some(&after),
+                &ctx,
+            )
+            .await?;
+            Ok(device)
+        })
+        .await
+    }
+
+    async fn devices(&self, tenant: TenantId) -> Result<Vec<Device>> {
+        let mut tx = self.tenant_tx(tenant).await?;
+        let rows = sqlx::query(
+            "SELECT id, tenant_id, site_id, name, kind, prefix, created_at, revoked_at \
+             FROM devices WHERE tenant_id = $1 ORDER BY created_at, id",
+        )
+        .bind(tenant.0)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        rows.iter().map(rows::device).collect()
+    }
+
+    async fn revoke_device(
+        &self,
+        tenant: TenantId,
+        id: DeviceId,
+        ctx: &AuditContext,
+    ) -> Result<Device> {
+        let ctx = ctx.clone();
+        self.write(tenant, async move |tx: &mut PgConnection| {
+            let row = sqlx::query(
+                "SELECT id, tenant_id, site_id, name, kind, prefix, created_at, revoked_at \
+                 FROM devices WHERE id = $1 FOR NO KEY UPDATE",
+            )
+            .bind(id.0)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db)?
+            .ok_or(StoreError::NotFound("device"))?;
+            let before = rows::device(&row)?;
+            if before.revoked_at.is_some() {
+                return Ok(before);
+            }
+            let after = Device {
+                revoked_at: Some(truncate_micros(ctx.at)),
+                ..before.clone()
+            };
+            sqlx::query("UPDATE devices SET revoked_at = $2 WHERE id = $1")
+                .bind(id.0)
+                .bind(after.revoked_at)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+            let (b, a) = (device_audit(&before), device_audit(&after));
+            audit_write(
+                &mut *tx,
+                tenant,
+                "device.revoke",
+                id,
+                Some(&b),
+                Some(&a),
+                &ctx,
+            )
+            .await?;
+            Ok(after)
+        })
+        .await
+    }
+
+    async fn contact_summary(
+        &self,
+        tenant: TenantId,
+        id: ContactId,
+    ) -> Result<Option<ContactSummary>> {
+        let mut tx = self.tenant_tx(tenant).await?;
+        let row: Option<(Option<String>, Option<String>)> =
+            sqlx::query_as("SELECT name, locale FROM contacts WHERE id = $1")
+                .bind(id.0)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        let bad = |e: ParseError| StoreError::Backend(format!("corrupt contact: {e:?}"));
+        row.map(|(name, locale)| {
+            Ok(ContactSummary {
+                name: name.map(|n| n.parse()).transpose().map_err(bad)?,
+                locale: locale.map(|l| l.parse()).transpose().map_err(bad)?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn device_by_key_hash(&self, key_hash: &str) -> Result<Option<Device>> {
+        sqlx::query("SELECT * FROM sq_device_by_hash($1)")
+            .bind(key_hash)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?
+            .as_ref()
+            .map(rows::device)
             .transpose()
     }
 

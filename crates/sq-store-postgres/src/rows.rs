@@ -7,7 +7,7 @@ use sq_domain::audit::{AuditContext, AuditEntry, AuditRecord};
 use sq_domain::model::*;
 use sq_domain::ticket::{Ticket, TicketEvent};
 use sq_domain::*;
-use sq_store::{ApiKey, Result, StoreError};
+use sq_store::{ApiKey, Device, DeviceKind, Result, StoreError};
 use sqlx::Row;
 use sqlx::postgres::PgRow;
 use std::fmt::Display;
@@ -245,6 +245,21 @@ pub(crate) fn api_key(r: &PgRow) -> Result<ApiKey> {
                     .map_err(|e| StoreError::Backend(format!("corrupt scope {s:?}: {e}")))
             })
             .collect::<Result<_>>()?,
+        created_at: get(r, "created_at")?,
+        revoked_at: get::<Option<DateTime<Utc>>>(r, "revoked_at")?,
+    })
+}
+
+pub(crate) fn device(r: &PgRow) -> Result<Device> {
+    let kind: String = get(r, "kind")?;
+    Ok(Device {
+        id: id(r, "id")?,
+        tenant_id: id(r, "tenant_id")?,
+        site_id: id(r, "site_id")?,
+        name: parse(r, "name")?,
+        kind: DeviceKind::parse(&kind)
+            .ok_or_else(|| StoreError::Backend(format!("corrupt device kind {kind:?}")))?,
+        prefix: get(r, "prefix")?,
         created_at: get(r, "created_at")?,
         revoked_at: get::<Option<DateTime<Utc>>>(r, "revoked_at")?,
     })

@@ -20,6 +20,7 @@ const TENANT_TABLES: &[(&str, bool)] = &[
     ("contacts", false),
     ("conversations", false),
     ("counters", false),
+    ("devices", false),
     ("inbound_messages", false),
     ("notify_cursors", false),
     ("outbound_messages", false),
@@ -574,7 +575,11 @@ async fn definer_functions_find_rows_across_tenants_and_return_only_what_is_need
     let mut app = app_connection(&db).await;
     let cols: Vec<String> =
         sqlx::query_scalar("SELECT unnest(proargnames) FROM pg_proc WHERE proname = ANY($1)")
-            .bind(vec!["sq_user_by_id", "sq_api_key_by_hash"])
+            .bind(vec![
+                "sq_user_by_id",
+                "sq_api_key_by_hash",
+                "sq_device_by_hash",
+            ])
             .fetch_all(&mut app)
             .await
             .unwrap();
@@ -587,7 +592,7 @@ async fn definer_functions_find_rows_across_tenants_and_return_only_what_is_need
     .fetch_all(&mut app)
     .await
     .unwrap();
-    assert_eq!(funcs.len(), 7);
+    assert_eq!(funcs.len(), 8);
     for (f, secdef, config) in funcs {
         assert!(secdef, "{f} is SECURITY DEFINER");
         assert!(
@@ -676,7 +681,8 @@ async fn works_with_a_non_superuser_owner() {
     );
     for s in [&a, &b] {
         let log = store.audit_log(s.tenant.id).await.unwrap();
-        assert_eq!(sq_domain::audit::verify(&log), Ok(9));
+        // 10 rows: the seed's nine plus its paired device (issue 5).
+        assert_eq!(sq_domain::audit::verify(&log), Ok(10));
     }
     // The webhook lookup needs the owner-only policy on channels as well.
     let m = seed_messaging(&store, &a).await;
@@ -700,7 +706,7 @@ async fn works_with_a_non_superuser_owner() {
             .unwrap();
         let expected = match table {
             "users" => 3,
-            "api_keys" => 2,
+            "api_keys" | "devices" => 2,
             "channels" => 1,
             _ => 0,
         };

@@ -40,7 +40,7 @@ async fn connects_with_a_separate_app_login() {
     );
     assert_eq!(
         audit::verify(&store.audit_log(s.tenant.id).await.unwrap()),
-        Ok(9)
+        Ok(10)
     );
 }
 
@@ -100,7 +100,8 @@ async fn audit_chain_survives_jsonb_key_reordering() {
             "user.create",
             "agent.create",
             "ticket.issue",
-            "api_key.create"
+            "api_key.create",
+            "device.create"
         ]
     );
     assert_eq!(audit::verify(&log), Ok(log.len()));
@@ -383,7 +384,7 @@ async fn another_tenants_rows_are_simply_not_found() {
         Some(b.ticket.clone())
     );
     let log = store.audit_log(b.tenant.id).await.unwrap();
-    assert_eq!(audit::verify(&log), Ok(9));
+    assert_eq!(audit::verify(&log), Ok(10));
 }
 
 #[tokio::test]

@@ -152,6 +152,7 @@ fn conflict_name(msg: &str) -> &'static str {
         ("users.email", "email"),
         ("queues.service_id", "queue"),
         ("api_keys.key_hash", "api_key"),
+        ("devices.key_hash", "device"),
         ("refresh_tokens.token_hash", "refresh_token"),
         ("contacts.tenant_id, contacts.phone", "contact"),
         ("agent_skills.", "skill"),

@@ -295,6 +295,22 @@ fn api_key_row(r: &SqliteRow) -> Result<ApiKey> {
     })
 }
 
+fn device_row(r: &SqliteRow) -> Result<Device> {
+    let c = Cols(r);
+    let kind = c.text("kind")?;
+    Ok(Device {
+        id: c.id("id")?,
+        tenant_id: c.id("tenant_id")?,
+        site_id: c.id("site_id")?,
+        name: c.parse("name")?,
+        kind: DeviceKind::parse(&kind)
+            .ok_or_else(|| StoreError::Backend(format!("unreadable device kind {kind:?}")))?,
+        prefix: c.text("prefix")?,
+        created_at: c.at("created_at")?,
+        revoked_at: c.opt_at("revoked_at")?,
+    })
+}
+
 fn audit_row(r: &SqliteRow) -> Result<AuditRecord> {
     let c = Cols(r);
     Ok(AuditRecord {
@@ -2338,6 +2354,154 @@ impl Store for SqliteStore {
             .map_err(db)?
             .as_ref()
             .map(api_key_row)
+            .transpose()
+    }
+
+    // -- web views (issue 5): paired devices --
+
+    async fn create_device(
+        &self,
+        tenant: TenantId,
+        d: NewDevice,
+        ctx: &AuditContext,
+    ) -> Result<Device> {
+        let device = Device {
+            id: DeviceId::new(),
+            tenant_id: tenant,
+            site_id: d.site_id,
+            name: d.name,
+            kind: d.kind,
+            prefix: d.prefix,
+            created_at: truncate_micros(ctx.at),
+            revoked_at: None,
+        };
+        let ctx = ctx.clone();
+        self.writer
+            .write(None, async move |tx: &mut SqliteConnection| {
+                let site = sqlx::query("SELECT 1 FROM sites WHERE tenant_id = ? AND id = ?")
+                    .bind(key(tenant.0))
+                    .bind(key(device.site_id.0))
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                if site.is_none() {
+                    return Err(StoreError::NotFound("site"));
+                }
+                sqlx::query(
+                    "INSERT INTO devices (id, tenant_id, site_id, name, kind, prefix, key_hash, \
+                     created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                )
+                .bind(key(device.id.0))
+                .bind(key(tenant.0))
+                .bind(key(device.site_id.0))
+                .bind(device.name.as_str())
+                .bind(device.kind.as_str())
+                .bind(&device.prefix)
+                .bind(&d.key_hash)
+                .bind(ts(device.created_at))
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+                let after = device_audit(&device);
+                let e = entry(
+                    tenant,
+                    "device.create",
+                    "device",
+                    device.id,
+                    None,
+                    Some(after),
+                    &ctx,
+                );
+                append_audit(&mut *tx, e).await?;
+                Ok(device)
+            })
+            .await
+    }
+
+    async fn devices(&self, tenant: TenantId) -> Result<Vec<Device>> {
+        let rows = sqlx::query("SELECT * FROM devices WHERE tenant_id = ? ORDER BY created_at, id")
+            .bind(key(tenant.0))
+            .fetch_all(&self.reader)
+            .await
+            .map_err(db)?;
+        all(rows, device_row)
+    }
+
+    async fn revoke_device(
+        &self,
+        tenant: TenantId,
+        id: DeviceId,
+        ctx: &AuditContext,
+    ) -> Result<Device> {
+        let ctx = ctx.clone();
+        self.writer
+            .write(None, async move |tx: &mut SqliteConnection| {
+                let row = sqlx::query("SELECT * FROM devices WHERE tenant_id = ? AND id = ?")
+                    .bind(key(tenant.0))
+                    .bind(key(id.0))
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db)?
+                    .ok_or(StoreError::NotFound("device"))?;
+                let before = device_row(&row)?;
+                if before.revoked_at.is_some() {
+                    return Ok(before);
+                }
+                let after = Device {
+                    revoked_at: Some(truncate_micros(ctx.at)),
+                    ..before.clone()
+                };
+                sqlx::query("UPDATE devices SET revoked_at = ? WHERE id = ?")
+                    .bind(after.revoked_at.map(ts))
+                    .bind(key(id.0))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                let (b, a) = (device_audit(&before), device_audit(&after));
+                let e = entry(
+                    tenant,
+                    "device.revoke",
+                    "device",
+                    id,
+                    Some(b),
+                    Some(a),
+                    &ctx,
+                );
+                append_audit(&mut *tx, e).await?;
+                Ok(after)
+            })
+            .await
+    }
+
+    async fn contact_summary(
+        &self,
+        tenant: TenantId,
+        id: ContactId,
+    ) -> Result<Option<ContactSummary>> {
+        let row = sqlx::query("SELECT name, locale FROM contacts WHERE tenant_id = ? AND id = ?")
+            .bind(key(tenant.0))
+            .bind(key(id.0))
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(db)?;
+        row.map(|r| {
+            let c = Cols(&r);
+            Ok(ContactSummary {
+                name: c.opt_parse("name")?,
+                locale: c.opt_parse("locale")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn device_by_key_hash(&self, key_hash: &str) -> Result<Option<Device>> {
+        sqlx::query("SELECT * FROM devices WHERE key_hash = ? AND revoked_at IS NULL")
+            .bind(key_hash)
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(db)?
+            .as_ref()
+            .map(device_row)
             .transpose()
     }
 

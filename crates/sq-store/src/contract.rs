@@ -90,6 +90,8 @@ macro_rules! contract_tests {
             concurrent_issue_has_no_gaps,
             messaging_inbox_outbox,
             messaging_isolation,
+            devices,
+            contact_summary,
         );
     };
     (@each $factory:path; $($name:ident),* $(,)?) => {$(
@@ -130,6 +132,8 @@ pub const TESTS: &[&str] = &[
     "concurrent_issue_has_no_gaps",
     "messaging_inbox_outbox",
     "messaging_isolation",
+    "devices",
+    "contact_summary",
 ];
 
 // ---- fixtures -------------------------------------------------------------------------
@@ -2757,4 +2761,93 @@ pub async fn messaging_isolation(store: Arc<dyn Store>) {
             .unwrap()
     );
     assert_eq!(s.outbound(a.tenant.id, 10).await.unwrap().len(), 1);
+}
+
+/// Paired devices (issue 5): bound to a site of their tenant, found by key hash across
+/// tenants until revoked, revocation idempotent and audited without the hash.
+pub async fn devices(store: Arc<dyn Store>) {
+    let s = &*store;
+    let t = tenant(s, "dev").await;
+    let other = tenant(s, "dev-other").await;
+    let st = site(s, t.id, "Lobby", "Africa/Nairobi").await;
+    let their_site = site(s, other.id, "Elsewhere", "UTC").await;
+    let hash = format!("sha256-{}", suffix());
+    let new = |site_id, key_hash: &str| NewDevice {
+        site_id,
+        name: name("Hall screen"),
+        kind: DeviceKind::Display,
+        prefix: "sqd_ab12".into(),
+        key_hash: key_hash.to_owned(),
+    };
+    let theirs = s
+        .create_device(t.id, new(their_site.id, "x"), &ctx(secs(1)))
+        .await;
+    assert!(
+        matches!(theirs, Err(StoreError::NotFound("site"))),
+        "{theirs:?}"
+    );
+    let d = s
+        .create_device(t.id, new(st.id, &hash), &ctx(secs(1)))
+        .await
+        .unwrap();
+    assert_eq!(
+        (d.tenant_id, d.site_id, d.kind),
+        (t.id, st.id, DeviceKind::Display)
+    );
+    assert_eq!(d.created_at, truncate_micros(secs(1)));
+    assert_eq!(s.devices(t.id).await.unwrap(), vec![d.clone()]);
+    assert!(s.devices(other.id).await.unwrap().is_empty());
+    assert_eq!(s.device_by_key_hash(&hash).await.unwrap(), Some(d.clone()));
+    assert_eq!(s.device_by_key_hash("nope").await.unwrap(), None);
+    let dup = s
+        .create_device(t.id, new(st.id, &hash), &ctx(secs(2)))
+        .await;
+    assert!(
+        matches!(dup, Err(StoreError::Conflict("device"))),
+        "{dup:?}"
+    );
+
+    let not_mine = s.revoke_device(other.id, d.id, &ctx(secs(3))).await;
+    assert!(
+        matches!(not_mine, Err(StoreError::NotFound("device"))),
+        "{not_mine:?}"
+    );
+    let r = s.revoke_device(t.id, d.id, &ctx(secs(4))).await.unwrap();
+    assert_eq!(r.revoked_at, Some(truncate_micros(secs(4))));
+    assert_eq!(s.device_by_key_hash(&hash).await.unwrap(), None);
+    let again = s.revoke_device(t.id, d.id, &ctx(secs(5))).await.unwrap();
+    assert_eq!(again.revoked_at, r.revoked_at);
+    let log = s.audit_log(t.id).await.unwrap();
+    let actions: Vec<_> = log
+        .iter()
+        .filter(|r| r.entry.entity_type == "device")
+        .map(|r| r.entry.action.as_str())
+        .collect();
+    assert_eq!(actions, ["device.create", "device.revoke"]);
+    assert!(!format!("{log:?}").contains(&hash));
+    assert!(sq_domain::audit::verify(&log).is_ok());
+}
+
+/// The console's view of a customer (issue 5): name and language, tenant scoped.
+pub async fn contact_summary(store: Arc<dyn Store>) {
+    let s = &*store;
+    let w = world(s, "summary").await;
+    let other = world(s, "summary-other").await;
+    let input = ContactInput {
+        phone: Some("+254711000111".parse().unwrap()),
+        name: Some(name("Baraka")),
+        locale: Some("sw".parse().unwrap()),
+    };
+    let t = issue_with(s, w.tenant.id, w.service.id, 0, Some(input), secs(0)).await;
+    let id = t.contact_id.unwrap();
+    let got = s.contact_summary(w.tenant.id, id).await.unwrap().unwrap();
+    assert_eq!(got.name, Some(name("Baraka")));
+    assert_eq!(got.locale.as_ref().map(|l| l.as_str()), Some("sw"));
+    assert_eq!(s.contact_summary(other.tenant.id, id).await.unwrap(), None);
+    assert_eq!(
+        s.contact_summary(w.tenant.id, ContactId::new())
+            .await
+            .unwrap(),
+        None
+    );
 }

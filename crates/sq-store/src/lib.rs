@@ -224,6 +224,71 @@ pub struct Transitioned {
     pub created: Option<Ticket>,
 }
 
+// ---- web views (issue 5): paired devices --------------------------------------------
+
+/// What a paired device is for: a display follows calls, a kiosk issues tickets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeviceKind {
+    Display,
+    Kiosk,
+}
+
+impl DeviceKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Display => "display",
+            Self::Kiosk => "kiosk",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "display" => Some(Self::Display),
+            "kiosk" => Some(Self::Kiosk),
+            _ => None,
+        }
+    }
+}
+
+/// A device to pair: only the SHA-256 of its key is stored.
+#[derive(Clone, Debug)]
+pub struct NewDevice {
+    pub site_id: SiteId,
+    pub name: Name,
+    pub kind: DeviceKind,
+    /// The first characters of the key, so people can tell devices apart.
+    pub prefix: String,
+    pub key_hash: String,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Device {
+    pub id: DeviceId,
+    pub tenant_id: TenantId,
+    pub site_id: SiteId,
+    pub name: Name,
+    pub kind: DeviceKind,
+    pub prefix: String,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// What the agent console shows of a ticket's customer: no phone number (screens are seen
+/// by others; the channel pipeline owns contact details).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ContactSummary {
+    pub name: Option<Name>,
+    pub locale: Option<Locale>,
+}
+
+/// What the audit log records of a device: never its key or hash.
+pub fn device_audit(d: &Device) -> serde_json::Value {
+    serde_json::json!({
+        "id": d.id, "site_id": d.site_id, "name": d.name, "kind": d.kind.as_str(),
+        "prefix": d.prefix, "created_at": d.created_at, "revoked_at": d.revoked_at,
+    })
+}
+
 #[async_trait]
 pub trait Store: MessageStore + Send + Sync + Debug + 'static {
     /// Round-trips to the database.
@@ -369,4 +434,32 @@ pub trait Store: MessageStore + Send + Sync + Debug + 'static {
     // -- audit --
     /// The tenant's chain in `seq` order.
     async fn audit_log(&self, tenant: TenantId) -> Result<Vec<AuditRecord>>;
+
+    // -- web views (issue 5): paired displays and kiosks --
+    /// Pairs a device with one of the tenant's sites (audited `device.create`); a site of
+    /// another tenant is `NotFound("site")`, a key hash already stored `Conflict("device")`.
+    async fn create_device(
+        &self,
+        tenant: TenantId,
+        d: NewDevice,
+        ctx: &AuditContext,
+    ) -> Result<Device>;
+    async fn devices(&self, tenant: TenantId) -> Result<Vec<Device>>;
+    /// Revokes a device from `ctx.at` on (audited `device.revoke`); idempotent like
+    /// [`Store::revoke_api_key`]; another tenant's device is `NotFound("device")`.
+    async fn revoke_device(
+        &self,
+        tenant: TenantId,
+        id: DeviceId,
+        ctx: &AuditContext,
+    ) -> Result<Device>;
+    /// Looks a presented device key up by its hash across tenants; revoked ones are not
+    /// returned.
+    async fn device_by_key_hash(&self, key_hash: &str) -> Result<Option<Device>>;
+    /// A contact's name and language for the agent console; another tenant's is `None`.
+    async fn contact_summary(
+        &self,
+        tenant: TenantId,
+        id: ContactId,
+    ) -> Result<Option<ContactSummary>>;
 }

@@ -269,10 +269,11 @@ pub(crate) async fn localise(req: Request, next: Next) -> Response {
         Some(Pending(e)) => e,
         None => {
             let status = res.status();
-            let is_json = res
-                .headers()
-                .get(header::CONTENT_TYPE)
-                .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+            let is_json = res.headers().get(header::CONTENT_TYPE).is_some_and(|v| {
+                // Web views answer their errors as localised HTML pages (issue 5).
+                v.as_bytes().starts_with(b"application/json")
+                    || v.as_bytes().starts_with(b"text/html")
+            });
             match bare_code(status) {
                 Some(code) if !is_json => {
                     res = ApiError::new(status, code).into_response();

@@ -15,6 +15,8 @@ pub mod error;
 pub mod extract;
 mod hooks;
 mod observe;
+// Web views (issue 5): askama pages, device pages and the live hub.
+pub mod views;
 
 pub use api::ApiDoc;
 pub use error::{ApiError, ApiResult, ERROR_CODES};
@@ -50,16 +52,26 @@ pub struct WebState {
     /// The base URL providers call (`https://queue.example.com`), for signature checks
     /// behind a proxy; `None`: scheme and host of the request.
     pub public_url: Option<String>,
+    /// Live ticket events for the web views' WebSockets (issue 5).
+    pub live: Arc<dyn views::live::LiveHub>,
 }
 
 impl WebState {
     pub fn new(app: App, metrics: Option<MetricsRender>) -> Self {
+        let live = Arc::new(views::live::PollingHub::new(app.clone()));
         Self {
             app,
             metrics,
             messaging: None,
             public_url: None,
+            live,
         }
+    }
+
+    /// Live pages read the feed every `poll` when no change signal woke them first.
+    pub fn with_live_poll(mut self, poll: Duration) -> Self {
+        self.live = Arc::new(views::live::PollingHub::with_poll(self.app.clone(), poll));
+        self
     }
 
     pub fn with_messaging(mut self, m: Messaging, public_url: Option<String>) -> Self {
@@ -83,6 +95,7 @@ impl fmt::Debug for WebState {
 pub fn router(state: WebState) -> Router {
     let x_request_id = axum::http::HeaderName::from_static("x-request-id");
     api::routes()
+        .merge(views::routes())
         .route("/api/v1/openapi.json", get(docs::openapi))
         .route("/api/docs", get(docs::page))
         .route("/metrics", get(observe::metrics))

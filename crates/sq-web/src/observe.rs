@@ -74,9 +74,21 @@ pub(crate) fn span(req: &axum::http::Request<axum::body::Body>) -> tracing::Span
         "http",
         method = %req.method(),
         route,
-        path = %req.uri().path(),
+        path = %logged_path(route, req.uri().path()),
         request_id,
     )
+}
+
+/// The path as logged: device keys and tracker tokens are credentials (issue 5), so routes
+/// carrying them are logged by their template only.
+/// Unmatched paths are logged only under `/api/` (a mistyped view URL may hold a key).
+fn logged_path<'a>(route: &'a str, path: &'a str) -> &'a str {
+    let secret = route.contains("{key}") || route.contains("{token}");
+    if secret || (route == UNMATCHED && !path.starts_with("/api/")) {
+        route
+    } else {
+        path
+    }
 }
 
 /// `GET /metrics`: refreshes `sq_queue_waiting{tenant,queue,queue_id}` then renders the exposition.
@@ -113,4 +125,27 @@ async fn refresh_queue_gauges(s: &WebState) -> Result<(), sq_app::AppError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod log_tests {
+    use super::*;
+
+    #[test]
+    fn device_keys_and_tracker_tokens_never_reach_the_log() {
+        assert_eq!(
+            logged_path("/display/{key}", "/display/sqd_secret"),
+            "/display/{key}"
+        );
+        assert_eq!(logged_path("/t/{token}/ws", "/t/abc/ws"), "/t/{token}/ws");
+        assert_eq!(logged_path(UNMATCHED, "/t/abc/x/y"), UNMATCHED);
+        assert_eq!(logged_path(UNMATCHED, "/api/v1/nope"), "/api/v1/nope");
+        assert_eq!(
+            logged_path(
+                "/api/v1/tenants/{tenant}/tickets",
+                "/api/v1/tenants/demo/tickets"
+            ),
+            "/api/v1/tenants/demo/tickets"
+        );
+    }
 }

@@ -918,6 +918,10 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("post", "/api/v1/tenants/{tenant}/tickets/{id}/resume"),
     ("post", "/api/v1/tenants/{tenant}/tickets/{id}/cancel"),
     ("post", "/api/v1/tenants/{tenant}/tickets/{id}/transfer"),
+    // Web views (issue 5): device pairing.
+    ("get", "/api/v1/tenants/{tenant}/devices"),
+    ("post", "/api/v1/tenants/{tenant}/devices"),
+    ("delete", "/api/v1/tenants/{tenant}/devices/{id}"),
 ];
 
 const PUBLIC: &[&str] = &[

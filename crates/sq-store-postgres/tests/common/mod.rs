@@ -325,6 +325,21 @@ pub async fn seed(store: &dyn Store, slug: &str) -> Seeded {
         )
         .await
         .unwrap();
+    // A paired display (issue 5), so the devices table is covered too.
+    store
+        .create_device(
+            t,
+            NewDevice {
+                site_id: site.id,
+                name: name("screen"),
+                kind: DeviceKind::Display,
+                prefix: "sqd_abcd".into(),
+                key_hash: format!("hash-of-{slug}-device"),
+            },
+            &c,
+        )
+        .await
+        .unwrap();
     Seeded {
         tenant,
         site,

@@ -6,6 +6,7 @@ mod access;
 mod auth;
 mod catalogue;
 mod channels;
+mod devices;
 mod system;
 mod tickets;
 
@@ -79,6 +80,12 @@ pub(crate) fn routes() -> Router<WebState> {
             get(channels::list_channels).post(channels::create_channel),
         )
         .route(&r("/messages"), get(channels::list_messages))
+        // Web views (issue 5): device pairing.
+        .route(
+            &r("/devices"),
+            get(devices::list_devices).post(devices::create_device),
+        )
+        .route(&r("/devices/{id}"), delete(devices::revoke_device))
 }
 
 /// The OpenAPI document of the routes above.
@@ -130,6 +137,9 @@ pub(crate) fn routes() -> Router<WebState> {
         channels::list_channels,
         channels::create_channel,
         channels::list_messages,
+        devices::list_devices,
+        devices::create_device,
+        devices::revoke_device,
     ),
     components(schemas(
         crate::error::ErrorEnvelope,

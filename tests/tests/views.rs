@@ -1,0 +1,290 @@
+//! Web views over plain HTTP, on both backends: CSRF refusals change nothing, session
+//! cookies carry the right flags, device keys are revocable and tenant scoped, tracker
+//! tokens cannot be forged. (The pages themselves are driven in Chromium by tests/browser.)
+
+use sq_domain::Role;
+use sq_tests::reqwest::{StatusCode, redirect};
+use sq_tests::{DEMO_PASSWORD, TestApp};
+
+const CSRF: &str = "test-csrf-token-0123456789";
+
+fn client() -> sq_tests::reqwest::Client {
+    sq_tests::reqwest::Client::builder()
+        .redirect(redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+async fn post_form(
+    app: &TestApp,
+    path: &str,
+    cookies: &str,
+    body: &str,
+    extra: &[(&str, &str)],
+) -> sq_tests::reqwest::Response {
+    let mut rb = client()
+        .post(app.url(path))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("cookie", cookies)
+        .body(body.to_owned());
+    for (k, v) in extra {
+        rb = rb.header(*k, *v);
+    }
+    rb.send().await.unwrap()
+}
+
+fn set_cookie(r: &sq_tests::reqwest::Response, name: &str) -> Option<String> {
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .map(str::to_owned)
+}
+
+/// Signs in through the login form; the `cookie` header value for later requests.
+async fn web_login(app: &TestApp, email: &str) -> String {
+    let r = post_form(
+        app,
+        "/login",
+        &format!("sq_csrf={CSRF}"),
+        &format!("email={email}&password={DEMO_PASSWORD}&_csrf={CSRF}"),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let c = set_cookie(&r, "sq_session").expect("a session cookie");
+    let session = c.split(';').next().unwrap().to_owned();
+    format!("{session}; sq_csrf={CSRF}")
+}
+
+fn key(seed: &sq_tests::sq_server::DemoSeed, kind: &str) -> (String, sq_domain::DeviceId) {
+    seed.devices
+        .iter()
+        .find(|(d, _)| d.kind.as_str() == kind)
+        .map(|(d, k)| (k.clone(), d.id))
+        .unwrap()
+}
+
+sq_tests::backend_tests! {
+    async fn a_post_without_csrf_is_refused_and_changes_nothing(app) {
+        let seed = app.seed_demo().await;
+        let (kiosk, _) = key(&seed, "kiosk");
+        let body = format!("service_id={}", seed.services[0].id);
+        let path = format!("/kiosk/{kiosk}/ticket");
+        let r = post_form(&app, &path, "", &body, &[("accept-language", "fr")]).await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        let html = r.text().await.unwrap();
+        assert!(html.contains("Ce formulaire a expiré"), "{html}");
+        // A token that does not match the cookie is refused too.
+        let r = post_form(&app, &path, &format!("sq_csrf={CSRF}"), &format!("{body}&_csrf=other-token-000000000"), &[]).await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        let admin = app.login("admin@demo.test", DEMO_PASSWORD).await;
+        assert!(admin.tickets().await.is_empty(), "nothing was issued");
+
+        // With the token the kiosk issues, and the tracker link works; a forged one does not.
+        let r = post_form(&app, &path, &format!("sq_csrf={CSRF}"), &format!("{body}&_csrf={CSRF}"), &[]).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let loc = r.headers()["location"].to_str().unwrap().to_owned();
+        let token = loc.rsplit('/').next().unwrap().to_owned();
+        let page = client().get(app.url(&format!("/t/{token}"))).send().await.unwrap();
+        assert_eq!(page.status(), StatusCode::OK);
+        assert!(page.text().await.unwrap().contains("A001"));
+        let mut forged = token.into_bytes();
+        let last = forged.len() - 2;
+        forged[last] = if forged[last] == b'A' { b'B' } else { b'A' };
+        let forged = String::from_utf8(forged).unwrap();
+        let r = client().get(app.url(&format!("/t/{forged}"))).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+        assert_eq!(admin.tickets().await.len(), 1);
+    }
+
+    async fn session_cookies_are_httponly_strict_and_secure_behind_tls(app) {
+        app.seed_demo().await;
+        let r = post_form(
+            &app,
+            "/login",
+            &format!("sq_csrf={CSRF}"),
+            &format!("email=agent1@demo.test&password={DEMO_PASSWORD}&_csrf={CSRF}"),
+            &[("x-forwarded-proto", "https")],
+        )
+        .await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        assert_eq!(r.headers()["location"], "/console");
+        let c = set_cookie(&r, "sq_session").unwrap();
+        for flag in ["HttpOnly", "SameSite=Strict", "Secure", "Path=/"] {
+            assert!(c.contains(flag), "{c}");
+        }
+        // A wrong password: 401, no session.
+        let r = post_form(
+            &app,
+            "/login",
+            &format!("sq_csrf={CSRF}"),
+            &format!("email=agent1@demo.test&password=wrong-password&_csrf={CSRF}"),
+            &[],
+        )
+        .await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        assert!(set_cookie(&r, "sq_session").is_none());
+        // A platform account has no tenant pages: told so, not sent round in circles.
+        let root = web_login(&app, "root@demo.test").await;
+        let r = client().get(app.url("/console")).header("cookie", root).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        assert!(r.text().await.unwrap().contains("Platform accounts"));
+        // No session: staff pages send to the login page; a forged cookie too.
+        for cookie in ["", "sq_session=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"] {
+            let r = client().get(app.url("/console")).header("cookie", cookie).send().await.unwrap();
+            assert_eq!(r.status(), StatusCode::SEE_OTHER);
+            assert_eq!(r.headers()["location"], "/login");
+        }
+    }
+
+    async fn device_keys_are_revocable_and_tenant_scoped(app) {
+        let seed = app.seed_demo().await;
+        let (display, display_id) = key(&seed, "display");
+        let ok = client().get(app.url(&format!("/display/{display}"))).send().await.unwrap();
+        assert_eq!(ok.status(), StatusCode::OK);
+        // A display key does not open the kiosk page.
+        let r = client().get(app.url(&format!("/kiosk/{display}"))).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+
+        // Another tenant's admin cannot revoke it: not found, and it keeps working.
+        let system = sq_app::Principal::system();
+        let meta = sq_app::RequestMeta::default();
+        let other = app
+            .app
+            .create_tenant(
+                &system,
+                sq_store::NewTenant {
+                    slug: "other".parse().unwrap(),
+                    name: "Other".parse().unwrap(),
+                    default_locale: "en".parse().unwrap(),
+                },
+                &meta,
+            )
+            .await
+            .unwrap();
+        app.app
+            .create_user(
+                &system,
+                Some(&other),
+                sq_app::NewLogin {
+                    email: "admin@other.test".into(),
+                    password: DEMO_PASSWORD.into(),
+                    role: Role::Admin,
+                    site_id: None,
+                },
+                &meta,
+            )
+            .await
+            .unwrap();
+        let theirs = web_login(&app, "admin@other.test").await;
+        let path = format!("/admin/devices/{display_id}/revoke");
+        let r = post_form(&app, &path, &theirs, &format!("_csrf={CSRF}"), &[]).await;
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+        let ok = client().get(app.url(&format!("/display/{display}"))).send().await.unwrap();
+        assert_eq!(ok.status(), StatusCode::OK);
+
+        // An agent may not revoke (manage:tenant); the demo admin may.
+        let agent = web_login(&app, "agent1@demo.test").await;
+        let r = post_form(&app, &path, &agent, &format!("_csrf={CSRF}"), &[]).await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        let admin = web_login(&app, "admin@demo.test").await;
+        let r = post_form(&app, &path, &admin, &format!("_csrf={CSRF}"), &[]).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let gone = client().get(app.url(&format!("/display/{display}"))).send().await.unwrap();
+        assert_eq!(gone.status(), StatusCode::NOT_FOUND);
+        let ws = client()
+            .get(app.url(&format!("/display/{display}/ws")))
+            .header("connection", "upgrade")
+            .header("upgrade", "websocket")
+            .header("sec-websocket-version", "13")
+            .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(ws.status(), StatusCode::NOT_FOUND);
+
+        // Pairing a new one through the page shows its key once, and it works.
+        let r = post_form(
+            &app,
+            "/admin/devices",
+            &admin,
+            &format!("_csrf={CSRF}&name=Second+screen&kind=display&site_id={}", seed.site.id),
+            &[],
+        )
+        .await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let html = r.text().await.unwrap();
+        let start = html.find("id=\"device-key\">").unwrap() + "id=\"device-key\">".len();
+        let new_key = &html[start..start + html[start..].find('<').unwrap()];
+        let ok = client().get(app.url(&format!("/display/{new_key}"))).send().await.unwrap();
+        assert_eq!(ok.status(), StatusCode::OK);
+        let log = app.app.store.audit_log(seed.tenant.id).await.unwrap();
+        assert!(log.iter().any(|r| r.entry.action == "device.revoke"));
+        assert!(!format!("{log:?}").contains(new_key), "keys never reach the audit log");
+    }
+
+    async fn devices_can_be_paired_and_revoked_through_the_api(app) {
+        let seed = app.seed_demo().await;
+        let admin = app.login("admin@demo.test", DEMO_PASSWORD).await;
+        let body = serde_json::json!({"site_id": seed.site.id, "name": "Lobby", "kind": "kiosk"});
+        let r = admin.post(&admin.t("/devices"), &body).await;
+        r.expect(201, None);
+        let key = r.str("key");
+        assert!(key.starts_with("sqd_"));
+        assert_eq!(r.str("path"), format!("/kiosk/{key}"));
+        let id = r.id();
+        let page = client().get(app.url(&format!("/kiosk/{key}"))).send().await.unwrap();
+        assert_eq!(page.status(), StatusCode::OK);
+        let list = admin.get(&admin.t("/devices")).await;
+        list.expect(200, None);
+        assert_eq!(list.body.as_array().unwrap().len(), 3, "the demo pair and this one");
+        assert!(!list.body.to_string().contains(&key), "keys are never listed");
+        // Bad kind, another tenant's (unknown) site, an agent: refused, nothing paired.
+        let bad = serde_json::json!({"site_id": seed.site.id, "name": "X", "kind": "toaster"});
+        admin.post(&admin.t("/devices"), &bad).await.expect(422, Some("invalid_request"));
+        let nowhere = serde_json::json!({"site_id": uuid::Uuid::now_v7(), "name": "X", "kind": "display"});
+        admin.post(&admin.t("/devices"), &nowhere).await.expect(404, Some("not_found"));
+        let agent = app.login("agent1@demo.test", DEMO_PASSWORD).await;
+        agent.post(&agent.t("/devices"), &body).await.expect(403, Some("forbidden"));
+        assert_eq!(admin.get(&admin.t("/devices")).await.body.as_array().unwrap().len(), 3);
+        let r = admin.delete(&admin.t(&format!("/devices/{id}"))).await;
+        r.expect(200, None);
+        assert!(!r.body["revoked_at"].is_null());
+        let page = client().get(app.url(&format!("/kiosk/{key}"))).send().await.unwrap();
+        assert_eq!(page.status(), StatusCode::NOT_FOUND);
+    }
+
+    async fn the_supervisor_picks_among_the_tenants_sites_and_agents_are_refused(app) {
+        let seed = app.seed_demo().await;
+        let second = app
+            .app
+            .create_site(
+                &sq_app::Principal::system(),
+                &seed.tenant,
+                sq_store::NewSite {
+                    name: "Harbour Branch".parse().unwrap(),
+                    timezone: "Africa/Dar_es_Salaam".parse().unwrap(),
+                    locale: "sw".parse().unwrap(),
+                },
+                &sq_app::RequestMeta::default(),
+            )
+            .await
+            .unwrap();
+        let admin = web_login(&app, "admin@demo.test").await;
+        let get = |path: String, cookie: String| {
+            let url = app.url(&path);
+            async move { client().get(url).header("cookie", cookie).send().await.unwrap() }
+        };
+        let first = get("/supervisor".into(), admin.clone()).await.text().await.unwrap();
+        assert!(first.contains("Central Branch") && first.contains("Deposits"));
+        let r = get(format!("/supervisor?site={}", second.id), admin.clone()).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let html = r.text().await.unwrap();
+        assert!(html.contains("Supervisor — Harbour Branch"), "{html}");
+        assert!(!html.contains("Deposits"), "the other site's queues are not shown");
+        let agent = web_login(&app, "agent1@demo.test").await;
+        assert_eq!(get("/supervisor".into(), agent).await.status(), StatusCode::FORBIDDEN);
+    }
+}
