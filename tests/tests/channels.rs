@@ -384,7 +384,24 @@ backend_tests! {
         agent.act(&id, "close").await.expect(200, None);
         let ask = phones.wait_for("at-sms", me, "How was your visit").await.text.unwrap();
         phones.send("at-sms", text(me, &number_of(&ask, "Excellent"))).await;
-        phones.wait_for("at-sms", me, "comment").await;
+        let offer = phones.wait_for("at-sms", me, "comment").await.text.unwrap();
+        phones.send("at-sms", text(me, &number_of(&offer, "Yes"))).await;
+        phones.wait_for("at-sms", me, "type your comment").await;
+        phones.send("at-sms", text(me, "Quick and friendly")).await;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        let admin = app.login("admin@demo.test", DEMO_PASSWORD).await;
+        let rating = loop {
+            let r = admin.get(&admin.t("/feedback")).await;
+            r.expect(200, None);
+            if let Some(f) = r.body.as_array().and_then(|a| a.first()).cloned() {
+                break f;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "no feedback stored");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        assert_eq!((rating["score"].as_i64(), rating["scale"].as_str()), (Some(5), Some("csat")));
+        assert_eq!(rating["ticket"], "A006");
+        assert_eq!(rating["comment"], "Quick and friendly");
     }
 
     async fn quiet_hours_hold_position_updates_until_morning(app) {
@@ -407,7 +424,7 @@ backend_tests! {
         phones.wait_for("at-sms", me, "5 people are ahead of you").await;
     }
 
-    async fn whatsapp_outside_24_hours_falls_back_to_sms(app) {
+    async fn whatsapp_outside_24_hours_uses_its_template_or_sms(app) {
         let (app, seed) = with_quiet_hours(app, "off").await;
         let phones = app.phones().await;
         let me = "+254712000114";
@@ -423,11 +440,19 @@ backend_tests! {
         phones.wait_for("whatsapp", me, "your name").await;
         phones.send("whatsapp", tap("no", "No, thanks")).await;
         phones.wait_for("whatsapp", me, "A001").await;
-        // A day later the WhatsApp window is closed: the call goes out by SMS.
+        // A day later the window is closed: the call goes as the approved template (the
+        // demo number has one for calls) with the ticket and counter as parameters…
         app.clock.advance(Duration::from_secs(25 * 3600));
         call_next(&app, &seed).await;
-        phones.wait_for("twilio", me, "go to counter 1").await;
-        assert!(!phones.texts("whatsapp", me).iter().any(|t| t.contains("counter")));
+        let sent = phones.wait_for("whatsapp", me, "[template ticket_called]").await;
+        let params = sent.body["template"]["components"][0]["parameters"].to_string();
+        assert!(params.contains("A001") && params.contains("\"1\""), "{}", sent.body);
+        // …and a recall, which has no template, goes by SMS.
+        let agent = app.login("agent1@demo.test", DEMO_PASSWORD).await;
+        let t = agent.tickets().await.into_iter().find(|t| t["number"] == "A001").unwrap();
+        agent.act(t["id"].as_str().unwrap(), "recall").await.expect(200, None);
+        phones.wait_for("twilio", me, "still waiting for you at counter 1").await;
+        assert!(!phones.texts("whatsapp", me).iter().any(|t| t.contains("still waiting")));
     }
 
     async fn channels_api_checks_configs_and_hides_credentials(app) {

@@ -54,6 +54,9 @@ pub struct Config {
     /// milliseconds (`SQ_LIVE_POLL_MS`): the bound on how late another node's write shows
     /// without Redis.
     pub live_poll_ms: u64,
+    /// A USSD session the network dropped is offered back ("continue where you left
+    /// off?") when the customer redials within this many seconds (`SQ_USSD_RESUME_SECS`).
+    pub ussd_resume_secs: u64,
 }
 
 impl std::fmt::Debug for Config {
@@ -86,6 +89,7 @@ impl std::fmt::Debug for Config {
             .field("quiet_hours", &self.quiet_hours)
             .field("redis_url", &self.redis_url.as_deref().map(redact_url))
             .field("live_poll_ms", &self.live_poll_ms)
+            .field("ussd_resume_secs", &self.ussd_resume_secs)
             .finish()
     }
 }
@@ -108,6 +112,7 @@ impl Default for Config {
             quiet_hours: "21:00-07:00".into(),
             redis_url: None,
             live_poll_ms: 50,
+            ussd_resume_secs: 300,
         }
     }
 }
@@ -217,6 +222,12 @@ pub const CONFIG_TABLE: &[(&str, &str, &str, &str)] = &[
         "50",
         "how often live pages re-read the feed without a change signal",
     ),
+    (
+        "ussd_resume_secs",
+        "SQ_USSD_RESUME_SECS",
+        "300",
+        "a dropped USSD session is offered back on a redial within this",
+    ),
 ];
 
 impl Config {
@@ -288,6 +299,9 @@ impl Config {
                 .ok()
                 .filter(|ms| *ms > 0)
                 .with_context(|| format!("SQ_LIVE_POLL_MS={v} is not a positive number"))?;
+        }
+        if let Some(v) = get("SQ_USSD_RESUME_SECS") {
+            self.ussd_resume_secs = parse_secs("SQ_USSD_RESUME_SECS", &v)?;
         }
         if let Some(v) = get("SQ_QUIET_HOURS") {
             self.quiet_hours = v;

@@ -83,7 +83,9 @@ pub fn demo_channels(sim_base: &str, secret: &str) -> Vec<NewChannelRequest> {
                    "access_token": "demo-access-token", "app_secret": secret,
                    "verify_token": secret, "graph_url": sim_base,
                    // The simulated number has Meta's higher throughput tier.
-                   "messages_per_second": 1000}),
+                   "messages_per_second": 1000,
+                   // Approved templates for calls outside the 24-hour window.
+                   "templates": {"notify-called": {"name": "ticket_called", "language": "en"}}}),
         ),
         ch(
             "demo-twilio-sms",

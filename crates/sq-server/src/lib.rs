@@ -107,6 +107,7 @@ impl Application {
         let cipher = ChannelCipher::from_secret(&channel_key(&config)?);
         let notify = NotifySettings {
             quiet_hours: config.quiet_hours()?,
+            ussd_resume: std::time::Duration::from_secs(config.ussd_resume_secs),
             ..NotifySettings::default()
         };
         let messaging = Messaging::new(app.clone(), cipher, notify)

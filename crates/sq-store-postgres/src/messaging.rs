@@ -681,6 +681,58 @@ impl MessageStore for PostgresStore {
         rows.iter().map(rows::ticket).collect()
     }
 
+    async fn record_feedback(&self, tenant: TenantId, f: Feedback) -> Result<()> {
+        f.check()?;
+        self.write(tenant, async move |tx: &mut PgConnection| {
+            sqlx::query(
+                "INSERT INTO feedback (id, tenant_id, channel_id, contact_id, ticket, scale, \
+                 score, comment, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(f.id)
+            .bind(tenant.0)
+            .bind(&f.channel_id)
+            .bind(f.contact_id.0)
+            .bind(f.ticket.as_deref())
+            .bind(&f.scale)
+            .bind(f.score as i32)
+            .bind(f.comment.as_deref())
+            .bind(f.created_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn feedback(&self, tenant: TenantId, limit: u32) -> Result<Vec<Feedback>> {
+        let mut tx = self.tenant_tx(tenant).await?;
+        let rows = sqlx::query(
+            "SELECT id, channel_id, contact_id, ticket, scale, score, comment, created_at \
+             FROM feedback WHERE tenant_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
+        )
+        .bind(tenant.0)
+        .bind(i64::from(limit))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        rows.iter()
+            .map(|r| {
+                Ok(Feedback {
+                    id: get(r, "id")?,
+                    channel_id: get(r, "channel_id")?,
+                    contact_id: id(r, "contact_id")?,
+                    ticket: get(r, "ticket")?,
+                    scale: get(r, "scale")?,
+                    score: i64::from(get::<i32>(r, "score")?),
+                    comment: get(r, "comment")?,
+                    created_at: get(r, "created_at")?,
+                })
+            })
+            .collect()
+    }
+
     async fn notify_cursor(&self, tenant: TenantId) -> Result<i64> {
         let mut tx = self.tenant_tx(tenant).await?;
         let pos: Option<i64> =

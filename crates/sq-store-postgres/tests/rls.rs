@@ -21,6 +21,7 @@ const TENANT_TABLES: &[(&str, bool)] = &[
     ("conversations", false),
     ("counters", false),
     ("devices", false),
+    ("feedback", true),
     ("inbound_messages", false),
     ("notify_cursors", false),
     ("outbound_messages", false),
@@ -162,6 +163,22 @@ async fn seed_messaging(store: &dyn sq_store::Store, s: &Seeded) -> Messaging {
         .unwrap();
     store
         .advance_notifications(t, 0, 1, vec![], at(8, 4))
+        .await
+        .unwrap();
+    store
+        .record_feedback(
+            t,
+            Feedback {
+                id: uuid::Uuid::now_v7(),
+                channel_id: channel.clone(),
+                contact_id: m.contact_id,
+                ticket: Some("A001".into()),
+                scale: "csat".into(),
+                score: 4,
+                comment: None,
+                created_at: at(8, 5),
+            },
+        )
         .await
         .unwrap();
     Messaging {

@@ -656,6 +656,59 @@ impl MessageStore for SqliteStore {
         .collect()
     }
 
+    async fn record_feedback(&self, tenant: TenantId, f: Feedback) -> Result<()> {
+        f.check()?;
+        self.writer
+            .write(None, async move |tx: &mut SqliteConnection| {
+                sqlx::query(
+                    "INSERT INTO feedback (id, tenant_id, channel_id, contact_id, ticket, scale, \
+                     score, comment, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                )
+                .bind(key(f.id))
+                .bind(key(tenant.0))
+                .bind(&f.channel_id)
+                .bind(key(f.contact_id.0))
+                .bind(f.ticket.as_deref())
+                .bind(&f.scale)
+                .bind(f.score)
+                .bind(f.comment.as_deref())
+                .bind(ts(f.created_at))
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn feedback(&self, tenant: TenantId, limit: u32) -> Result<Vec<Feedback>> {
+        let mut c = self.read().await?;
+        sqlx::query(
+            "SELECT id, channel_id, contact_id, ticket, scale, score, comment, created_at \
+             FROM feedback WHERE tenant_id = ? ORDER BY created_at DESC, id DESC LIMIT ?",
+        )
+        .bind(key(tenant.0))
+        .bind(i64::from(limit))
+        .fetch_all(&mut *c)
+        .await
+        .map_err(db)?
+        .iter()
+        .map(|r| {
+            let c = Cols(r);
+            Ok(Feedback {
+                id: c.parse("id")?,
+                channel_id: c.text("channel_id")?,
+                contact_id: c.id("contact_id")?,
+                ticket: c.opt_text("ticket")?,
+                scale: c.text("scale")?,
+                score: c.int("score")?,
+                comment: c.opt_text("comment")?,
+                created_at: c.at("created_at")?,
+            })
+        })
+        .collect()
+    }
+
     async fn notify_cursor(&self, tenant: TenantId) -> Result<i64> {
         let mut c = self.read().await?;
         let pos: Option<i64> =

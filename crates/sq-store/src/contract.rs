@@ -2657,6 +2657,38 @@ pub async fn messaging_inbox_outbox(store: Arc<dyn Store>) {
         matches!(stale, Err(StoreError::Conflict("notify_cursor"))),
         "{stale:?}"
     );
+    // Feedback: stored with its scale, refused outside it, newest first.
+    let fb = |score: i64, scale: &str, at: i64| Feedback {
+        id: uuid::Uuid::now_v7(),
+        channel_id: sms.clone(),
+        contact_id: first.contact_id,
+        ticket: Some("A001".into()),
+        scale: scale.into(),
+        score,
+        comment: Some("quick".into()),
+        created_at: truncate_micros(secs(at)),
+    };
+    s.record_feedback(t, fb(5, "csat", 50)).await.unwrap();
+    s.record_feedback(t, fb(9, "nps", 51)).await.unwrap();
+    assert!(matches!(
+        s.record_feedback(t, fb(6, "csat", 52)).await,
+        Err(StoreError::Invalid(_))
+    ));
+    let got = s.feedback(t, 10).await.unwrap();
+    assert_eq!(
+        got.iter()
+            .map(|f| (f.scale.as_str(), f.score))
+            .collect::<Vec<_>>(),
+        vec![("nps", 9), ("csat", 5)]
+    );
+    assert_eq!(
+        (
+            got[1].ticket.as_deref(),
+            got[1].comment.as_deref(),
+            got[1].created_at
+        ),
+        (Some("A001"), Some("quick"), truncate_micros(secs(50)))
+    );
     assert!(
         !s.outbound(t, 100)
             .await

@@ -236,6 +236,40 @@ pub struct TicketOrigin {
     pub locale: Option<String>,
 }
 
+/// A customer's rating of a visit.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Feedback {
+    pub id: Uuid,
+    pub channel_id: String,
+    pub contact_id: ContactId,
+    /// The ticket number the feedback flow was started for.
+    pub ticket: Option<String>,
+    /// `csat` (1–5) or `nps` (0–10).
+    pub scale: String,
+    pub score: i64,
+    pub comment: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl Feedback {
+    /// The score fits its scale: CSAT 1–5, NPS 0–10.
+    pub fn check(&self) -> Result<()> {
+        let ok = match self.scale.as_str() {
+            "csat" => (1..=5).contains(&self.score),
+            "nps" => (0..=10).contains(&self.score),
+            _ => false,
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(crate::StoreError::Invalid(format!(
+                "score {} on scale {}",
+                self.score, self.scale
+            )))
+        }
+    }
+}
+
 /// Everything a finished turn writes, in one transaction.
 #[derive(Clone, Debug)]
 pub struct TurnCommit {
@@ -347,6 +381,10 @@ pub trait MessageStore: Send + Sync {
     /// Tickets the contact took through a conversation (on any channel) that are not
     /// finished yet (waiting, called, recalled, serving, paused), oldest first.
     async fn open_tickets_of(&self, tenant: TenantId, contact: ContactId) -> Result<Vec<Ticket>>;
+    /// Stores a rating; `Invalid` when the score is outside its scale.
+    async fn record_feedback(&self, tenant: TenantId, f: Feedback) -> Result<()>;
+    /// The tenant's ratings, newest first.
+    async fn feedback(&self, tenant: TenantId, limit: u32) -> Result<Vec<Feedback>>;
     /// Position in the ticket event feed the notifier has handled.
     async fn notify_cursor(&self, tenant: TenantId) -> Result<i64>;
     /// Queues notifications and moves the cursor from `from` to `to` in one transaction.

@@ -893,6 +893,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("get", "/api/v1/tenants/{tenant}/channels"),
     ("post", "/api/v1/tenants/{tenant}/channels"),
     ("get", "/api/v1/tenants/{tenant}/messages"),
+    ("get", "/api/v1/tenants/{tenant}/feedback"),
     ("get", "/api/v1/tenants/{tenant}/sites"),
     ("post", "/api/v1/tenants/{tenant}/sites"),
     ("get", "/api/v1/tenants/{tenant}/services"),

@@ -67,9 +67,6 @@ pub(crate) struct Outcome {
     now: DateTime<Utc>,
 }
 
-/// How long after a USSD drop a redial offers to continue.
-const USSD_RESUME_WINDOW_SECS: i64 = 300;
-
 impl<'m> Turn<'m> {
     pub(crate) async fn load(m: &'m Messaging, hook: &'m Hook, ev: &InboundEvent) -> Result<Self> {
         let mut t = Self::load_for(m, hook, &ev.from.to_string()).await?;
@@ -305,7 +302,8 @@ impl<'m> Turn<'m> {
                         .as_ref()
                         .is_some_and(|e| e.reason == EndReason::Dropped)
             });
-            let recent = (self.now - self.conv.updated_at).num_seconds() <= USSD_RESUME_WINDOW_SECS;
+            let window = self.m.inner.notify.ussd_resume.as_secs() as i64;
+            let recent = (self.now - self.conv.updated_at).num_seconds() <= window;
             if let Some(left) = left.filter(|_| recent) {
                 let mut left = left;
                 if !left.is_ended() {
@@ -485,7 +483,7 @@ impl<'m> Turn<'m> {
                     action,
                     args,
                 }) => {
-                    let (outcome, vars) = self.action(action, args).await?;
+                    let (outcome, vars) = self.action(action, args, &s.vars).await?;
                     Some(Input::ActionResult {
                         request_id: *request_id,
                         outcome,
@@ -611,7 +609,12 @@ impl<'m> Turn<'m> {
     }
 
     /// Runs one action of sq_flow::catalog::ACTIONS; returns (outcome, vars).
-    async fn action(&mut self, name: &str, args: &[(String, Value)]) -> Result<(String, Vars)> {
+    async fn action(
+        &mut self,
+        name: &str,
+        args: &[(String, Value)],
+        session_vars: &Vars,
+    ) -> Result<(String, Vars)> {
         let arg = |k: &str| {
             args.iter()
                 .find(|(n, _)| n == k)
@@ -754,8 +757,27 @@ impl<'m> Turn<'m> {
             }
             // Kept in the session only: contacts have no name update use case yet.
             "contact.set_name" => "ok",
-            // Feedback storage and agent hand-off are not built: the flows say so politely.
-            "feedback.record" => "ok",
+            "feedback.record" => {
+                let score = arg("score")
+                    .and_then(|v| v.parse::<i64>().ok())
+                    .ok_or_else(|| AppError::Internal("feedback.record without a score".into()))?;
+                let feedback = sq_store::Feedback {
+                    id: uuid::Uuid::now_v7(),
+                    channel_id: hook.record.id.clone(),
+                    contact_id: self.conv.contact_id,
+                    ticket: session_vars
+                        .get("ticket")
+                        .map(|v| v.to_string())
+                        .filter(|t| !t.is_empty()),
+                    scale: arg("scale").unwrap_or_else(|| "csat".into()),
+                    score,
+                    comment: arg("comment"),
+                    created_at: sq_domain::audit::truncate_micros(self.now),
+                };
+                app.store.record_feedback(tenant.id, feedback).await?;
+                "ok"
+            }
+            // Agent hand-off is not built: the flows say so politely.
             "handoff.agent" => "unavailable",
             "appointment.days"
             | "appointment.slots"

@@ -76,6 +76,10 @@ pub struct Hook {
     pub adapter: ChannelAdapter,
     /// The provider's sending limit for this account (config `messages_per_second`).
     pub messages_per_second: f64,
+    /// WhatsApp: approved templates by notification message id (config `templates`:
+    /// `{"notify-called": {"name": "ticket_called", "language": "en"}}`), used outside the
+    /// 24-hour window. Their body parameters are the message's arguments, in order.
+    pub templates: HashMap<String, (String, String)>,
 }
 
 /// The sending limit when the configuration names none: WhatsApp Cloud's default tier,
@@ -382,6 +386,25 @@ impl Messaging {
             .await?)
     }
 
+    /// Ratings customers gave after their visit, newest first.
+    pub async fn feedback(
+        &self,
+        p: &Principal,
+        tenant: &Tenant,
+        limit: u32,
+    ) -> Result<Vec<sq_store::Feedback>> {
+        p.require(Scope::ReadReports)?;
+        if !p.may_access(tenant.id) {
+            return Err(AppError::NotFound("tenant"));
+        }
+        Ok(self
+            .inner
+            .app
+            .store
+            .feedback(tenant.id, limit.clamp(1, 1000))
+            .await?)
+    }
+
     /// The channel behind `/hooks/{id}`, with its decrypted adapter (cached).
     pub async fn hook(&self, id: &str) -> Result<Arc<Hook>> {
         if let Some(h) = self.lock_hooks().get(id) {
@@ -408,6 +431,19 @@ impl Messaging {
             .and_then(|v| v.as_f64())
             .filter(|r| *r > 0.0)
             .unwrap_or_else(|| default_rate(record.kind));
+        let templates = raw
+            .get("templates")
+            .and_then(|t| t.as_object())
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(id, t)| {
+                        let name = t.get("name")?.as_str()?.to_owned();
+                        let lang = t.get("language")?.as_str()?.to_owned();
+                        Some((id.clone(), (name, lang)))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
         let config: AdapterConfig = serde_json::from_value(raw)
             .map_err(|e| AppError::Internal(format!("channel {id} configuration: {e}")))?;
         let hook = Arc::new(Hook {
@@ -415,6 +451,7 @@ impl Messaging {
             tenant,
             adapter: config.build(),
             messages_per_second,
+            templates,
         });
         self.lock_hooks().insert(id.to_owned(), hook.clone());
         Ok(hook)

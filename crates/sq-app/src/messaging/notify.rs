@@ -34,6 +34,8 @@ pub struct NotifySettings {
     pub quiet_hours: Option<(NaiveTime, NaiveTime)>,
     /// How often the feed is read: notifications leave within this of the event.
     pub poll: Duration,
+    /// A USSD session dropped mid-flow is offered back on a redial within this.
+    pub ussd_resume: Duration,
 }
 
 impl Default for NotifySettings {
@@ -47,6 +49,7 @@ impl Default for NotifySettings {
                 NaiveTime::from_hms_opt(7, 0, 0).unwrap_or_default(),
             )),
             poll: Duration::from_millis(200),
+            ussd_resume: Duration::from_secs(300),
         }
     }
 }
@@ -208,7 +211,7 @@ impl Messaging {
                 "cancel" => {
                     moved.insert(ticket.queue_id);
                 }
-                "close" => self.feedback(tenant, &ticket, &key).await?,
+                "close" => self.ask_feedback(tenant, &ticket, &key).await?,
                 _ => {}
             }
         }
@@ -303,7 +306,7 @@ impl Messaging {
 
     /// A served customer is asked for feedback on the channel they came from, unless they
     /// are in another conversation.
-    async fn feedback(&self, tenant: &Tenant, ticket: &Ticket, key: &str) -> Result<()> {
+    async fn ask_feedback(&self, tenant: &Tenant, ticket: &Ticket, key: &str) -> Result<()> {
         let Some(origin) = self.origin_of(tenant, ticket).await? else {
             return Ok(());
         };
@@ -418,7 +421,10 @@ impl Messaging {
             ),
             _ => false,
         };
-        if closed {
+        let template = hook.templates.get(id).cloned();
+        if closed && hook.record.kind == sq_domain::Channel::Whatsapp && template.is_some() {
+            // Outside the window an approved template may still be sent.
+        } else if closed {
             let channels = store.channels(tenant.id).await?;
             let sms = channels.iter().find(|c| c.kind == sq_domain::Channel::Sms);
             let phone = sq_channels::Address::phone_or_other(&origin.address);
@@ -436,10 +442,21 @@ impl Messaging {
             }
         }
         let args: Vec<(String, Value)> = args.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
-        let text = self.common_text(origin.locale.as_deref(), &hook, id, &args);
+        let body =
+            match template.filter(|_| closed && hook.record.kind == sq_domain::Channel::Whatsapp) {
+                Some((name, language)) => OutboundBody::Template(sq_channels::Template {
+                    name,
+                    language,
+                    body_params: args.iter().map(|(_, v)| v.to_string()).collect(),
+                    quick_reply_payloads: Vec::new(),
+                }),
+                None => {
+                    OutboundBody::Text(self.common_text(origin.locale.as_deref(), &hook, id, &args))
+                }
+            };
         let msg = OutboundMessage::new(
             address_of(hook.record.kind, &origin.address),
-            OutboundBody::Text(text),
+            body,
             sq_channels::MessageKind::Notification,
         );
         rows.push(NewOutbound {

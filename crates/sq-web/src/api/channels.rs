@@ -103,6 +103,33 @@ pub struct MessageQuery {
     pub limit: Option<u32>,
 }
 
+/// A customer's rating of a visit.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct FeedbackDto {
+    pub id: Uuid,
+    pub channel_id: String,
+    pub ticket: Option<String>,
+    #[schema(example = "csat")]
+    pub scale: String,
+    pub score: i64,
+    pub comment: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<sq_store::Feedback> for FeedbackDto {
+    fn from(f: sq_store::Feedback) -> Self {
+        Self {
+            id: f.id,
+            channel_id: f.channel_id,
+            ticket: f.ticket,
+            scale: f.scale,
+            score: f.score,
+            comment: f.comment,
+            created_at: f.created_at,
+        }
+    }
+}
+
 fn messaging(s: &WebState) -> ApiResult<&Messaging> {
     s.messaging
         .as_ref()
@@ -166,4 +193,22 @@ pub(crate) async fn list_messages(
         .outbound(&sc.principal, &sc.tenant, q.limit.unwrap_or(100))
         .await?;
     Ok(Json(list.into_iter().map(MessageDto::from).collect()))
+}
+
+/// Ratings customers gave after their visit (the feedback flow), newest first.
+#[utoipa::path(
+    get, path = "/api/v1/tenants/{tenant}/feedback", tag = "channels",
+    params(TenantParams, MessageQuery),
+    responses((status = 200, description = "Ratings.", body = Vec<FeedbackDto>)),
+    security(("bearer" = ["read:reports"]))
+)]
+pub(crate) async fn list_feedback(
+    State(s): State<WebState>,
+    sc: Scoped,
+    ApiQuery(q): ApiQuery<MessageQuery>,
+) -> ApiResult<Json<Vec<FeedbackDto>>> {
+    let list = messaging(&s)?
+        .feedback(&sc.principal, &sc.tenant, q.limit.unwrap_or(100))
+        .await?;
+    Ok(Json(list.into_iter().map(FeedbackDto::from).collect()))
 }

@@ -80,6 +80,7 @@ pub(crate) fn routes() -> Router<WebState> {
             get(channels::list_channels).post(channels::create_channel),
         )
         .route(&r("/messages"), get(channels::list_messages))
+        .route(&r("/feedback"), get(channels::list_feedback))
         // Web views (issue 5): device pairing.
         .route(
             &r("/devices"),
@@ -137,6 +138,7 @@ pub(crate) fn routes() -> Router<WebState> {
         channels::list_channels,
         channels::create_channel,
         channels::list_messages,
+        channels::list_feedback,
         devices::list_devices,
         devices::create_device,
         devices::revoke_device,
