@@ -34,3 +34,10 @@ notify-position = التذكرة { $ticket }: { $ahead ->
     [few] أمامك { $ahead } أشخاص.
    *[other] أمامك { $ahead } شخصا.
   }
+notify-following = ستصلك هنا أخبار التذكرة { $ticket }. { $ahead ->
+    [zero] أنت التالي.
+    [one] أمامك شخص واحد.
+    [two] أمامك شخصان.
+    [few] أمامك { $ahead } أشخاص.
+   *[other] أمامك { $ahead } شخصا.
+  }

@@ -32,3 +32,8 @@ notify-position = Ticket { $ticket }: { $ahead ->
     [one] 1 person is ahead of you.
    *[other] { $ahead } people are ahead of you.
   }
+notify-following = You will get news of ticket { $ticket } here. { $ahead ->
+    [0] You are next.
+    [one] 1 person is ahead of you.
+   *[other] { $ahead } people are ahead of you.
+  }

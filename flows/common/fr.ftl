@@ -29,3 +29,8 @@ notify-position = Ticket { $ticket } : { $ahead ->
     [one] 1 personne est devant vous.
    *[other] { $ahead } personnes sont devant vous.
   }
+notify-following = Vous recevrez ici les nouvelles du ticket { $ticket }. { $ahead ->
+    [0] Vous serez appelé juste après.
+    [one] 1 personne est devant vous.
+   *[other] { $ahead } personnes sont devant vous.
+  }

@@ -29,3 +29,8 @@ notify-position = Senha { $ticket }: { $ahead ->
     [one] 1 pessoa está à sua frente.
    *[other] { $ahead } pessoas estão à sua frente.
   }
+notify-following = Receberá aqui as notícias da senha { $ticket }. { $ahead ->
+    [0] Vai ser chamado a seguir.
+    [one] 1 pessoa está à sua frente.
+   *[other] { $ahead } pessoas estão à sua frente.
+  }

@@ -29,3 +29,8 @@ notify-position = Tiketi { $ticket }: { $ahead ->
     [one] Mtu 1 yuko mbele yako.
    *[other] Watu { $ahead } wako mbele yako.
   }
+notify-following = Utapokea habari za tiketi { $ticket } hapa. { $ahead ->
+    [0] Wewe ndiye unayefuata.
+    [one] Mtu 1 yuko mbele yako.
+   *[other] Watu { $ahead } wako mbele yako.
+  }

@@ -117,6 +117,7 @@ web-kiosk-title = خذ تذكرة
 web-kiosk-choose = المس الخدمة التي تحتاجها.
 web-kiosk-large-text = نص كبير
 web-kiosk-your-ticket = تذكرتك
+web-kiosk-whatsapp = تابع دورك على واتساب
 web-kiosk-scan = امسح الرمز لمتابعة دورك
 web-kiosk-print = طباعة التذكرة
 web-kiosk-done = تم

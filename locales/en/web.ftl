@@ -117,6 +117,7 @@ web-kiosk-title = Take a ticket
 web-kiosk-choose = Touch the service you need.
 web-kiosk-large-text = Large text
 web-kiosk-your-ticket = Your ticket
+web-kiosk-whatsapp = Get your turn on WhatsApp
 web-kiosk-scan = Scan to follow your place in line
 web-kiosk-print = Print ticket
 web-kiosk-done = Done

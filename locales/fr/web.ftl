@@ -117,6 +117,7 @@ web-kiosk-title = Prendre un ticket
 web-kiosk-choose = Touchez le service souhaité.
 web-kiosk-large-text = Grands caractères
 web-kiosk-your-ticket = Votre ticket
+web-kiosk-whatsapp = Suivre mon tour sur WhatsApp
 web-kiosk-scan = Scannez pour suivre votre place
 web-kiosk-print = Imprimer le ticket
 web-kiosk-done = Terminé

@@ -117,6 +117,7 @@ web-kiosk-title = Tirar senha
 web-kiosk-choose = Toque no serviço de que precisa.
 web-kiosk-large-text = Letra grande
 web-kiosk-your-ticket = A sua senha
+web-kiosk-whatsapp = Acompanhar a minha vez no WhatsApp
 web-kiosk-scan = Leia o código para seguir o seu lugar
 web-kiosk-print = Imprimir senha
 web-kiosk-done = Concluído

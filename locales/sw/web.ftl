@@ -117,6 +117,7 @@ web-kiosk-title = Chukua tiketi
 web-kiosk-choose = Gusa huduma unayohitaji.
 web-kiosk-large-text = Herufi kubwa
 web-kiosk-your-ticket = Tiketi yako
+web-kiosk-whatsapp = Pata zamu yako kwenye WhatsApp
 web-kiosk-scan = Changanua kufuatilia nafasi yako
 web-kiosk-print = Chapisha tiketi
 web-kiosk-done = Maliza

@@ -491,6 +491,44 @@ backend_tests! {
         let r = app.post_json("/hooks/no-such-channel", None, &serde_json::json!({})).await;
         r.expect(404, Some("route_not_found"));
     }
+
+    async fn a_kiosk_ticket_followed_on_whatsapp_is_called_there(app) {
+        let seed = app.seed_demo().await;
+        let phones = app.phones().await;
+        let kiosk = app.login("admin@demo.test", DEMO_PASSWORD).await;
+        let t = kiosk.create_ticket(seed.services[0].id).await;
+        t.expect(201, None);
+        let ticket: sq_domain::TicketId = t.id().parse().unwrap();
+        let token = app.app.tracker_token(seed.tenant.id, ticket);
+        // The kiosk's ticket page offers the WhatsApp link with the tracker token.
+        let (_, key) = seed
+            .devices
+            .iter()
+            .find(|(d, _)| d.kind == sq_store::DeviceKind::Kiosk)
+            .unwrap();
+        let page = app.client.get(app.url(&format!("/kiosk/{key}/ticket/{token}"))).send().await.unwrap();
+        let html = page.text().await.unwrap();
+        let start = html.find("https://wa.me/").expect("a WhatsApp link on the ticket");
+        let link = &html[start..start + html[start..].find('"').unwrap()];
+        let prefill = url_decode(&link.split_once("?text=").unwrap().1.replace("&amp;", "&"));
+        assert_eq!(prefill, format!("TRACK {token}"));
+        // The customer sends it; the call reaches the chat.
+        let me = "+254712000115";
+        phones.send("whatsapp", text(me, &prefill)).await;
+        phones.wait_for("whatsapp", me, "news of ticket A001").await;
+        call_next(&app, &seed).await;
+        phones.wait_for("whatsapp", me, "Ticket A001: it is your turn. Please go to counter 1").await;
+        // A made-up token follows nothing.
+        phones.send("whatsapp", text(me, "TRACK not-a-token")).await;
+        phones.wait_for("whatsapp", me, "doesn't look right").await;
+    }
+}
+
+fn url_decode(s: &str) -> String {
+    form_urlencoded::parse(format!("x={s}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
 }
 
 /// Restarts the app with quiet hours set (`off` or `HH:MM-HH:MM`) and seeds the demo.

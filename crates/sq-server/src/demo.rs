@@ -82,6 +82,7 @@ pub fn demo_channels(sim_base: &str, secret: &str) -> Vec<NewChannelRequest> {
             json!({"provider": "whatsapp_cloud", "phone_number_id": DEMO_WHATSAPP_NUMBER_ID,
                    "access_token": "demo-access-token", "app_secret": secret,
                    "verify_token": secret, "graph_url": sim_base,
+                   "display_phone_number": "+1 555 010 0100",
                    // The simulated number has Meta's higher throughput tier.
                    "messages_per_second": 1000,
                    // Approved templates for calls outside the 24-hour window.

@@ -227,6 +227,36 @@ impl<'m> Turn<'m> {
             }
             _ => {}
         }
+        // "TRACK <token>": the kiosk ticket's WhatsApp link. The ticket's notifications come
+        // to this conversation from now on.
+        if let Some(token) = text
+            .map(str::trim)
+            .and_then(|t| t.split_once(char::is_whitespace))
+            .filter(|(w, _)| w.eq_ignore_ascii_case("track"))
+            .map(|(_, token)| token.trim())
+        {
+            let found = self.m.inner.app.tracked_ticket(token).await;
+            let reply = match found {
+                Ok((tenant, view, _)) if tenant.id == self.hook.tenant.id => {
+                    self.issued = Some(view.ticket.id);
+                    self.conv.opted_out = false;
+                    self.common(
+                        "notify-following",
+                        &[
+                            ("ticket".into(), Value::Text(view.ticket.number.clone())),
+                            (
+                                "ahead".into(),
+                                Value::Int(i64::from(view.ahead.unwrap_or(0))),
+                            ),
+                        ],
+                    )
+                }
+                _ => self.common("invalid-input", &[]),
+            };
+            let mut o = self.finish(self.stored_session(), vec![reply]);
+            o.before = before;
+            return Ok(o);
+        }
         if self.conv.opted_out {
             // Nothing goes to an opted-out contact but the STOP/START confirmations.
             return Ok(self.outcome(None, Vec::new()));

@@ -80,6 +80,9 @@ pub struct Hook {
     /// `{"notify-called": {"name": "ticket_called", "language": "en"}}`), used outside the
     /// 24-hour window. Their body parameters are the message's arguments, in order.
     pub templates: HashMap<String, (String, String)>,
+    /// WhatsApp: the business number customers write to (config `display_phone_number`),
+    /// for click-to-chat links.
+    pub display_number: Option<String>,
 }
 
 /// The sending limit when the configuration names none: WhatsApp Cloud's default tier,
@@ -386,6 +389,27 @@ impl Messaging {
             .await?)
     }
 
+    /// A WhatsApp click-to-chat link that makes the chat follow a ticket (the kiosk ticket
+    /// shows it), when the tenant has a WhatsApp channel with a display number.
+    pub async fn whatsapp_follow_link(
+        &self,
+        tenant: TenantId,
+        tracker_token: &str,
+    ) -> Option<String> {
+        let channels = self.inner.app.store.channels(tenant).await.ok()?;
+        for c in channels.iter().filter(|c| c.kind == Channel::Whatsapp) {
+            if let Ok(h) = self.hook(&c.id).await
+                && let Some(n) = &h.display_number
+            {
+                let text: String =
+                    form_urlencoded::byte_serialize(format!("TRACK {tracker_token}").as_bytes())
+                        .collect();
+                return Some(format!("https://wa.me/{n}?text={text}"));
+            }
+        }
+        None
+    }
+
     /// Ratings customers gave after their visit, newest first.
     pub async fn feedback(
         &self,
@@ -444,6 +468,11 @@ impl Messaging {
                     .collect()
             })
             .unwrap_or_default();
+        let display_number = raw
+            .get("display_phone_number")
+            .and_then(|v| v.as_str())
+            .map(|n| n.chars().filter(char::is_ascii_digit).collect::<String>())
+            .filter(|n| n.len() >= 6);
         let config: AdapterConfig = serde_json::from_value(raw)
             .map_err(|e| AppError::Internal(format!("channel {id} configuration: {e}")))?;
         let hook = Arc::new(Hook {
@@ -452,6 +481,7 @@ impl Messaging {
             adapter: config.build(),
             messages_per_second,
             templates,
+            display_number,
         });
         self.lock_hooks().insert(id.to_owned(), hook.clone());
         Ok(hook)

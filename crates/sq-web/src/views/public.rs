@@ -204,6 +204,8 @@ struct KioskTicketPage {
     t: TicketInfo,
     tracker_url: String,
     qr_svg: String,
+    /// Click-to-chat that makes a WhatsApp chat follow this ticket, when the tenant has one.
+    whatsapp_url: Option<String>,
 }
 
 /// The tracker link as an SVG QR code (inline: nothing to fetch, prints sharp).
@@ -235,7 +237,12 @@ pub(crate) async fn kiosk_ticket(
         Err(e) => return app_error(&tr, e),
     };
     let tracker_url = format!("{}/t/{token}", origin(&headers));
+    let whatsapp_url = match &s.messaging {
+        Some(m) => m.whatsapp_follow_link(tenant.id, &token).await,
+        None => None,
+    };
     let page = KioskTicketPage {
+        whatsapp_url,
         t: info(&s, &tr, tenant.id, &view).await,
         qr_svg: qr_svg(&tracker_url),
         tracker_url,
