@@ -6,18 +6,30 @@
   var page = body.dataset.page;
 
   // ---- live socket: reconnects with backoff, resyncs on every (re)connect ----
+  // Where WebSocket never opens (a proxy that refuses upgrades), the same feed comes as
+  // server-sent events from `…/events` instead of `…/ws`.
   function live(path, onFrame, onStatus) {
-    var delay = 500, ws = null, lastFrame = Date.now();
+    var delay = 500, ws = null, lastFrame = Date.now(), failures = 0, opened = false;
+    function frame(data) {
+      lastFrame = Date.now();
+      var f; try { f = JSON.parse(data); } catch (e) { return; }
+      if (f.type !== "ping") onFrame(f);
+    }
+    function events() {
+      var es = new EventSource(path.replace(/\/ws(\?|$)/, "/events$1"));
+      es.onopen = function () { if (onStatus) onStatus(true); };
+      es.onmessage = function (m) { frame(m.data); };
+      // EventSource reconnects by itself; a resync frame arrives on every reconnect.
+      es.onerror = function () { if (onStatus) onStatus(false); };
+    }
     function connect() {
+      if (!window.WebSocket || (!opened && failures >= 3)) { events(); return; }
       var url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + path;
       ws = new WebSocket(url);
-      ws.onopen = function () { delay = 500; lastFrame = Date.now(); if (onStatus) onStatus(true); };
-      ws.onmessage = function (m) {
-        lastFrame = Date.now();
-        var f; try { f = JSON.parse(m.data); } catch (e) { return; }
-        if (f.type !== "ping") onFrame(f);
-      };
+      ws.onopen = function () { opened = true; failures = 0; delay = 500; lastFrame = Date.now(); if (onStatus) onStatus(true); };
+      ws.onmessage = function (m) { frame(m.data); };
       ws.onclose = function () {
+        failures += 1;
         if (onStatus) onStatus(false);
         setTimeout(connect, delay);
         delay = Math.min(delay * 2, 15000);

@@ -5,6 +5,7 @@
 use sq_domain::Role;
 use sq_tests::reqwest::{StatusCode, redirect};
 use sq_tests::{DEMO_PASSWORD, TestApp};
+use std::time::Duration;
 
 const CSRF: &str = "test-csrf-token-0123456789";
 
@@ -286,5 +287,44 @@ sq_tests::backend_tests! {
         assert!(!html.contains("Deposits"), "the other site's queues are not shown");
         let agent = web_login(&app, "agent1@demo.test").await;
         assert_eq!(get("/supervisor".into(), agent).await.status(), StatusCode::FORBIDDEN);
+    }
+
+    async fn a_display_falls_back_to_server_sent_events(app) {
+        let seed = app.seed_demo().await;
+        let (_, key) = seed
+            .devices
+            .iter()
+            .find(|(d, _)| d.kind == sq_store::DeviceKind::Display)
+            .unwrap();
+        let mut events = client()
+            .get(app.url(&format!("/display/{key}/events")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(events.status(), StatusCode::OK);
+        assert!(events.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
+        let mut seen = String::new();
+        // The snapshot comes first.
+        while !seen.contains("data:") {
+            let chunk = tokio::time::timeout(Duration::from_secs(5), events.chunk()).await.unwrap().unwrap().unwrap();
+            seen.push_str(&String::from_utf8_lossy(&chunk));
+        }
+        let admin = app.login("admin@demo.test", DEMO_PASSWORD).await;
+        admin.create_ticket(seed.services[0].id).await.expect(201, None);
+        let agent = app.login("agent1@demo.test", DEMO_PASSWORD).await;
+        agent.call_next(seed.agents[0].1.id, seed.counters[0].id).await.expect(200, None);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+        while !seen.contains("A001") {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let chunk = tokio::time::timeout(left, events.chunk())
+                .await
+                .unwrap_or_else(|_| panic!("no call event within 2 s: {seen}"))
+                .unwrap()
+                .unwrap();
+            seen.push_str(&String::from_utf8_lossy(&chunk));
+        }
+        // A revoked or unknown key gets nothing.
+        let r = client().get(app.url("/display/sqd_nope/events")).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
     }
 }

@@ -439,15 +439,9 @@ async fn pump(
     let hub = state.live.clone();
     // Subscribe before the snapshot: an event in between is sent twice, never lost.
     let mut rx = hub.subscribe(tenant);
-    let hello = |hub: Arc<dyn LiveHub>, site: Option<Site>| async move {
-        match site {
-            Some(s) => hub.display_snapshot(tenant, &s).await,
-            None => Utf8Bytes::from_static(RESYNC),
-        }
-    };
     let (mut sink, mut stream) = socket.split();
     if sink
-        .send(Message::Text(hello(hub.clone(), site.clone()).await))
+        .send(Message::Text(hello_frame(&hub, tenant, &site).await))
         .await
         .is_err()
     {
@@ -461,7 +455,7 @@ async fn pump(
                 Ok(ev) if filter.matches(&ev) => ev.frame.clone(),
                 Ok(_) => continue,
                 Err(broadcast::error::RecvError::Lagged(_)) => {
-                    hello(hub.clone(), site.clone()).await
+                    hello_frame(&hub, tenant, &site).await
                 }
                 Err(broadcast::error::RecvError::Closed) => break,
             },
@@ -474,6 +468,101 @@ async fn pump(
         if sink.send(Message::Text(out)).await.is_err() {
             break;
         }
+    }
+}
+
+/// The first frame of a feed: a display's snapshot, else "resync" (re-fetch your region).
+async fn hello_frame(hub: &Arc<dyn LiveHub>, tenant: TenantId, site: &Option<Site>) -> Utf8Bytes {
+    match site {
+        Some(s) => hub.display_snapshot(tenant, s).await,
+        None => Utf8Bytes::from_static(RESYNC),
+    }
+}
+
+/// The same feed as [`pump`], as server-sent events: the fallback for networks and proxies
+/// that refuse WebSocket upgrades (the script switches after failed attempts). Frames are
+/// the same JSON; comments keep the stream alive every [`PING`].
+fn sse(state: WebState, tenant: TenantId, filter: Filter, site: Option<Site>) -> Response {
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    struct Feed {
+        hub: Arc<dyn LiveHub>,
+        rx: broadcast::Receiver<Arc<LiveEvent>>,
+        hello: bool,
+    }
+    let hub = state.live.clone();
+    // Subscribe before the snapshot: an event in between is sent twice, never lost.
+    let rx = hub.subscribe(tenant);
+    let feed = Feed {
+        hub,
+        rx,
+        hello: true,
+    };
+    let event = |f: Utf8Bytes| Ok::<_, std::convert::Infallible>(Event::default().data(f.as_str()));
+    let stream = futures::stream::unfold(feed, move |mut st| {
+        let site = site.clone();
+        async move {
+            if st.hello {
+                st.hello = false;
+                let f = hello_frame(&st.hub, tenant, &site).await;
+                return Some((event(f), st));
+            }
+            loop {
+                match st.rx.recv().await {
+                    Ok(ev) if filter.matches(&ev) => return Some((event(ev.frame.clone()), st)),
+                    Ok(_) => continue,
+                    Err(broadcast::error::RecvError::Lagged(_)) => {
+                        let f = hello_frame(&st.hub, tenant, &site).await;
+                        return Some((event(f), st));
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                }
+            }
+        }
+    });
+    Sse::new(stream)
+        .keep_alive(KeepAlive::new().interval(PING))
+        .into_response()
+}
+
+/// `/live/events?site=…`: [`staff_ws`] as server-sent events.
+pub(crate) async fn staff_events(
+    State(state): State<WebState>,
+    staff: Staff,
+    Query(q): Query<SiteQuery>,
+) -> Response {
+    let filter = match q.site.as_deref().map(str::parse::<uuid::Uuid>) {
+        Some(Ok(s)) if staff.principal.may_see_site(s.into()) => Filter::Site(s.into()),
+        Some(_) => return axum::http::StatusCode::NOT_FOUND.into_response(),
+        None => Filter::Tenant,
+    };
+    sse(state, staff.tenant.id, filter, None)
+}
+
+/// `/display/{key}/events`: [`display_ws`] as server-sent events.
+pub(crate) async fn display_events(
+    State(state): State<WebState>,
+    Path(key): Path<String>,
+) -> Response {
+    match state.app.device_session(&key, DeviceKind::Display).await {
+        Ok(d) => {
+            let (tenant, site) = (d.tenant.id, d.site);
+            sse(state, tenant, Filter::Display(site.id), Some(site))
+        }
+        Err(_) => axum::http::StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+/// `/t/{token}/events`: [`tracker_ws`] as server-sent events.
+pub(crate) async fn tracker_events(
+    State(state): State<WebState>,
+    Path(token): Path<String>,
+) -> Response {
+    match state.app.tracked_ticket(&token).await {
+        Ok((tenant, view, _)) => {
+            let q = view.ticket.queue_id;
+            sse(state, tenant.id, Filter::Queue(q), None)
+        }
+        Err(_) => axum::http::StatusCode::NOT_FOUND.into_response(),
     }
 }
 

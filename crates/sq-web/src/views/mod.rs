@@ -57,8 +57,10 @@ pub(crate) fn routes() -> Router<WebState> {
         )
         .route("/admin/devices/{id}/revoke", post(pages::revoke_device))
         .route("/live/ws", get(live::staff_ws))
+        .route("/live/events", get(live::staff_events))
         .route("/display/{key}", get(public::display))
         .route("/display/{key}/ws", get(live::display_ws))
+        .route("/display/{key}/events", get(live::display_events))
         .route("/kiosk/{key}", get(public::kiosk))
         .route("/kiosk/{key}/ticket", post(public::kiosk_issue))
         .route("/kiosk/{key}/ticket/{token}", get(public::kiosk_ticket))
@@ -66,6 +68,7 @@ pub(crate) fn routes() -> Router<WebState> {
         .route("/t/{token}/live", get(public::tracker_live))
         .route("/t/{token}/cancel", post(public::tracker_cancel))
         .route("/t/{token}/ws", get(live::tracker_ws))
+        .route("/t/{token}/events", get(live::tracker_events))
 }
 
 async fn asset_js() -> Response {
