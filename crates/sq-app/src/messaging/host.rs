@@ -746,7 +746,10 @@ impl<'m> Turn<'m> {
                     }
                     Some(t) => {
                         vars.insert("ticket".into(), Value::Text(t.number.clone()));
-                        vars.insert("counter".into(), Value::Text(self.counter_name(t).await?));
+                        vars.insert(
+                            "counter".into(),
+                            Value::Text(self.m.counter_label(&self.hook.tenant, t).await?),
+                        );
                         "called"
                     }
                 }
@@ -822,21 +825,6 @@ impl<'m> Turn<'m> {
 
     fn set_issued(&mut self, id: TicketId) {
         self.issued = Some(id);
-    }
-
-    async fn counter_name(&self, t: &Ticket) -> Result<String> {
-        let Some(id) = t.counter_id else {
-            return Ok(String::new());
-        };
-        Ok(self
-            .m
-            .inner
-            .app
-            .store
-            .counter(self.hook.tenant.id, id)
-            .await?
-            .map(|c| c.name.as_str().to_owned())
-            .unwrap_or_default())
     }
 }
 

@@ -187,6 +187,15 @@ pub fn redact(address: &str) -> String {
     format!("…{tail}")
 }
 
+/// The caller has `scope` in this tenant; another tenant is not found, never forbidden.
+fn allowed(p: &Principal, tenant: &Tenant, scope: Scope) -> Result<()> {
+    p.require(scope)?;
+    if !p.may_access(tenant.id) {
+        return Err(AppError::NotFound("tenant"));
+    }
+    Ok(())
+}
+
 fn invalid_config(field: &'static str, detail: String) -> AppError {
     AppError::Invalid {
         code: "invalid_channel_config",
@@ -261,10 +270,7 @@ impl Messaging {
         req: NewChannelRequest,
         meta: &RequestMeta,
     ) -> Result<ChannelRecord> {
-        p.require(Scope::ManageTenant)?;
-        if !p.may_access(tenant.id) {
-            return Err(AppError::NotFound("tenant"));
-        }
+        allowed(p, tenant, Scope::ManageTenant)?;
         let invalid = invalid_config;
         let (provider, kind) = kind_of(&req.config).ok_or_else(|| {
             invalid(
@@ -323,6 +329,7 @@ impl Messaging {
         req: NewChannelRequest,
         meta: &RequestMeta,
     ) -> Result<ChannelRecord> {
+        allowed(p, tenant, Scope::ManageTenant)?;
         let existing = match &req.id {
             Some(id) => self.inner.app.store.channel(id).await?,
             None => None,
@@ -330,21 +337,13 @@ impl Messaging {
         let Some(existing) = existing.filter(|c| c.tenant_id == tenant.id) else {
             return self.create_channel(p, tenant, req, meta).await;
         };
-        p.require(Scope::ManageTenant)?;
         if kind_of(&req.config).map(|(provider, _)| provider) != Some(existing.provider.clone()) {
-            return Err(AppError::Invalid {
-                code: "invalid_channel_config",
-                field: "config.provider",
-                detail: "a channel keeps its provider".into(),
-            });
+            return Err(invalid_config(
+                "config.provider",
+                "a channel keeps its provider".into(),
+            ));
         }
-        serde_json::from_value::<AdapterConfig>(req.config.clone()).map_err(|e| {
-            AppError::Invalid {
-                code: "invalid_channel_config",
-                field: "config",
-                detail: e.to_string(),
-            }
-        })?;
+        check_config(&req.config)?;
         let sealed = self.inner.cipher.seal(req.config.to_string().as_bytes());
         let rec = self
             .inner
@@ -363,10 +362,7 @@ impl Messaging {
     }
 
     pub async fn channels(&self, p: &Principal, tenant: &Tenant) -> Result<Vec<ChannelRecord>> {
-        p.require(Scope::ManageTenant)?;
-        if !p.may_access(tenant.id) {
-            return Err(AppError::NotFound("tenant"));
-        }
+        allowed(p, tenant, Scope::ManageTenant)?;
         Ok(self.inner.app.store.channels(tenant.id).await?)
     }
 
@@ -377,10 +373,7 @@ impl Messaging {
         tenant: &Tenant,
         limit: u32,
     ) -> Result<Vec<OutboundRecord>> {
-        p.require(Scope::ReadReports)?;
-        if !p.may_access(tenant.id) {
-            return Err(AppError::NotFound("tenant"));
-        }
+        allowed(p, tenant, Scope::ReadReports)?;
         Ok(self
             .inner
             .app
@@ -417,10 +410,7 @@ impl Messaging {
         tenant: &Tenant,
         limit: u32,
     ) -> Result<Vec<sq_store::Feedback>> {
-        p.require(Scope::ReadReports)?;
-        if !p.may_access(tenant.id) {
-            return Err(AppError::NotFound("tenant"));
-        }
+        allowed(p, tenant, Scope::ReadReports)?;
         Ok(self
             .inner
             .app

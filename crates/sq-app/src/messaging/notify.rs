@@ -358,7 +358,7 @@ impl Messaging {
         Ok(None)
     }
 
-    async fn counter_label(&self, tenant: &Tenant, t: &Ticket) -> Result<String> {
+    pub(crate) async fn counter_label(&self, tenant: &Tenant, t: &Ticket) -> Result<String> {
         let Some(id) = t.counter_id else {
             return Ok(String::new());
         };
