@@ -104,7 +104,7 @@ use sq_domain::*;
 use sq_store::*;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::{AssertSqlSafe, Connection, Executor, PgConnection, PgPool, Postgres, Row, Transaction};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::str::FromStr;
 use std::sync::Arc;
 
@@ -126,7 +126,14 @@ pub struct PostgresStore {
     pool: PgPool,
     /// The write lanes (see the crate docs); a tenant always writes through the same one.
     lanes: Arc<[Writer]>,
+    /// Each service's site time zone, as last read: the issue path numbers tickets by the
+    /// site-local day before it reads the queue, and checks the zone in the same statement.
+    zones: Zones,
 }
+
+/// Service → (the site's zone as stored, parsed). Entries are only hints: a stale one costs
+/// one more statement, never a wrong number (see `lock_counter_and_head`).
+type Zones = Arc<std::sync::Mutex<HashMap<ServiceId, (String, TimeZone)>>>;
 
 impl PostgresStore {
     /// Migrates as the URL's user, then opens a pool on the same login that works as
@@ -234,6 +241,7 @@ impl PostgresStore {
         Ok(PostgresStore {
             pool,
             lanes: lanes.into(),
+            zones: Zones::default(),
         })
     }
 
@@ -344,25 +352,42 @@ async fn record(
 async fn record_after(
     conn: &mut PgConnection,
     tenant: TenantId,
-    (mut seq, mut hash): (i64, String),
+    head: (i64, String),
     ticket: Option<&Ticket>,
     events: &[&TicketEvent],
     entries: Vec<AuditEntry>,
 ) -> Result<()> {
+    let sql = if ticket.is_some() {
+        RECORD_WITH_TICKET
+    } else {
+        RECORD
+    };
+    let q = bind_record(sql, tenant, head, events, entries);
+    let q = match ticket {
+        Some(t) => bind_ticket(q, t),
+        None => q,
+    };
+    q.execute(conn).await.map_err(db)?;
+    Ok(())
+}
+
+/// `sql` (one of the `record_sql!` statements) with `$1…$24` bound: the events (in the
+/// given order, so their positions ascend), the audit rows chained from `head` and the new
+/// head. Statements that do more bind their own parameters from `$25` on.
+fn bind_record(
+    sql: &'static str,
+    tenant: TenantId,
+    (mut seq, mut hash): (i64, String),
+    events: &[&TicketEvent],
+    entries: Vec<AuditEntry>,
+) -> sqlx::query::Query<'static, Postgres, sqlx::postgres::PgArguments> {
     let mut recs = Vec::with_capacity(entries.len());
     for entry in entries {
         let rec = audit::chain(Some((seq, hash.as_str())), AuditId::new(), entry);
         (seq, hash) = (rec.seq, rec.hash.clone());
         recs.push(rec);
     }
-    // Everything in one statement: the events (in the given order, so their positions
-    // ascend in it), the audit rows and the new head.
-    let sql = if ticket.is_some() {
-        RECORD_WITH_TICKET
-    } else {
-        RECORD
-    };
-    let q = sqlx::query(sql)
+    sqlx::query(sql)
         .bind(tenant.0)
         .bind(events.iter().map(|e| e.id.0).collect::<Vec<_>>())
         .bind(events.iter().map(|e| e.ticket_id.0).collect::<Vec<_>>())
@@ -437,50 +462,72 @@ async fn record_after(
         )
         .bind(recs.iter().map(|r| r.hash.as_str()).collect::<Vec<_>>())
         .bind(seq)
-        .bind(&hash);
-    let q = match ticket {
-        Some(t) => bind_ticket(q, t),
-        None => q,
-    };
-    q.execute(conn).await.map_err(db)?;
-    Ok(())
+        .bind(hash)
 }
 
 /// The statement of `record_after`: the events (in the given order, so their positions
 /// ascend in it), the audit rows and the new head.
 macro_rules! record_sql {
-    () => {
-        "ev AS ( \
-           INSERT INTO ticket_events (id, tenant_id, ticket_id, kind, from_status, to_status, \
-                                      actor, at, data) \
-           SELECT e.id, $1, e.ticket_id, e.kind, e.from_status, e.to_status, e.actor, e.at, \
-                  e.data \
-           FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], \
-                       $8::timestamptz[], $9::jsonb[]) WITH ORDINALITY \
-                AS e(id, ticket_id, kind, from_status, to_status, actor, at, data, n) \
-           ORDER BY e.n \
-         ), au AS ( \
-           INSERT INTO audit_log (id, tenant_id, seq, action, entity_type, entity_id, before, \
-                                  after, actor, ip, user_agent, at, prev_hash, hash) \
-           SELECT a.id, $1, a.seq, a.action, a.entity_type, a.entity_id, a.before, a.after, \
-                  a.actor, a.ip, a.user_agent, a.at, a.prev_hash, a.hash \
-           FROM unnest($10::uuid[], $11::int8[], $12::text[], $13::text[], $14::text[], \
-                       $15::jsonb[], $16::jsonb[], $17::text[], $18::text[], $19::text[], \
-                       $20::timestamptz[], $21::text[], $22::text[]) \
-                AS a(id, seq, action, entity_type, entity_id, before, after, actor, ip, \
-                     user_agent, at, prev_hash, hash) \
-         ) \
-         UPDATE audit_heads SET last_seq = $23, last_hash = $24 WHERE tenant_id = $1"
+    // `$when`: a condition every part is subject to (`true`, or whether an earlier part of
+    // the statement did its work).
+    ($when:literal) => {
+        concat!(
+            "ev AS ( \
+               INSERT INTO ticket_events (id, tenant_id, ticket_id, kind, from_status, \
+                                          to_status, actor, at, data) \
+               SELECT e.id, $1, e.ticket_id, e.kind, e.from_status, e.to_status, e.actor, \
+                      e.at, e.data \
+               FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], \
+                           $7::text[], $8::timestamptz[], $9::jsonb[]) WITH ORDINALITY \
+                    AS e(id, ticket_id, kind, from_status, to_status, actor, at, data, n) \
+               WHERE ",
+            $when,
+            " ORDER BY e.n \
+             ), au AS ( \
+               INSERT INTO audit_log (id, tenant_id, seq, action, entity_type, entity_id, \
+                                      before, after, actor, ip, user_agent, at, prev_hash, \
+                                      hash) \
+               SELECT a.id, $1, a.seq, a.action, a.entity_type, a.entity_id, a.before, \
+                      a.after, a.actor, a.ip, a.user_agent, a.at, a.prev_hash, a.hash \
+               FROM unnest($10::uuid[], $11::int8[], $12::text[], $13::text[], $14::text[], \
+                           $15::jsonb[], $16::jsonb[], $17::text[], $18::text[], $19::text[], \
+                           $20::timestamptz[], $21::text[], $22::text[]) \
+                    AS a(id, seq, action, entity_type, entity_id, before, after, actor, ip, \
+                         user_agent, at, prev_hash, hash) \
+               WHERE ",
+            $when,
+            " ) \
+             UPDATE audit_heads SET last_seq = $23, last_hash = $24 WHERE tenant_id = $1 AND ",
+            $when
+        )
     };
 }
-const RECORD: &str = concat!("WITH ", record_sql!());
+const RECORD: &str = concat!("WITH ", record_sql!("true"));
 /// `RECORD` that first inserts a ticket (`$25…$48`, as in `insert_ticket`).
 const RECORD_WITH_TICKET: &str = concat!(
     "WITH tk AS (INSERT INTO tickets (",
     ticket_cols!(),
     ") VALUES ($25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37, $38, $39, \
      $40, $41, $42, $43, $44, $45, $46, $47, $48)), ",
-    record_sql!()
+    record_sql!("true")
+);
+/// A call in one statement: the ticket (`$25`) becomes `$26` (called at `$27` by agent
+/// `$28` at counter `$29`) only if it is still waiting; then, each only if the step
+/// before it did its work, the queue's policy state (`$31` ← `$30`), the agent, and the
+/// events, audit rows and head of `RECORD`. Affects one row (the head) if the call
+/// happened, none if the ticket had left the line.
+const RECORD_CALL: &str = concat!(
+    "WITH t AS ( \
+       UPDATE tickets SET status = $26, called_at = $27, agent_id = $28, counter_id = $29 \
+       WHERE id = $25 AND status = 'waiting' RETURNING id \
+     ), q AS ( \
+       UPDATE queues SET policy_state = $30 WHERE id = $31 AND EXISTS (SELECT 1 FROM t) \
+       RETURNING id \
+     ), g AS ( \
+       UPDATE agents SET status = 'serving' WHERE id = $28 AND EXISTS (SELECT 1 FROM q) \
+       RETURNING id \
+     ), ",
+    record_sql!("EXISTS (SELECT 1 FROM g)")
 );
 
 /// The tenant's (last seq, last hash), locked to commit. `(0, GENESIS)` chains exactly like
@@ -573,51 +620,28 @@ async fn audit_write<T: serde::Serialize>(
 
 // ---- loaders ----------------------------------------------------------------------------
 
-/// Which side of a ticket [`count_beside`] counts.
-#[derive(Clone, Copy, PartialEq)]
-enum Side {
-    Ahead,
-    Behind,
-}
+/// Waiting tickets behind a ticket are counted up to this many per class by
+/// `sq_position_inputs`; past it, [`count_ahead`] counts the other side.
+const BEHIND_PROBE: i64 = 500;
 
-/// Waiting tickets behind the ticket, at most `BEHIND_PROBE` of them per class (`None`
-/// past that), or all those ahead of it; over every class in a FIFO queue, else its own.
+/// Waiting tickets ahead of the ticket: over every class in a FIFO queue, else its own.
 /// One index range scan per class (`tickets_waiting`), driven by the trigger-kept classes.
-async fn count_beside(
-    conn: &mut PgConnection,
-    t: &Ticket,
-    fifo: bool,
-    side: Side,
-) -> Result<Option<i64>> {
-    const BEHIND_PROBE: i64 = 500;
-    let sql = match side {
-        Side::Behind => {
-            "SELECT coalesce(sum(c.n), 0)::int8, coalesce(bool_or(c.n >= $6), false) \
-             FROM queue_waiting w CROSS JOIN LATERAL (SELECT count(*) AS n FROM ( \
-               SELECT 1 FROM tickets x WHERE x.queue_id = w.queue_id AND x.priority = w.priority \
-                 AND x.status = 'waiting' AND (x.arrived_at, x.seq) >= ($2, $3) AND x.id <> $4 \
-               LIMIT $6) b) c \
-             WHERE w.queue_id = $1 AND w.n > 0 AND ($5::smallint IS NULL OR w.priority = $5)"
-        }
-        Side::Ahead => {
-            "SELECT coalesce(sum(c.n), 0)::int8, $6 < 0 \
-             FROM queue_waiting w CROSS JOIN LATERAL (SELECT count(*) AS n \
-               FROM tickets x WHERE x.queue_id = w.queue_id AND x.priority = w.priority \
-                 AND x.status = 'waiting' AND (x.arrived_at, x.seq) < ($2, $3) AND x.id <> $4) c \
-             WHERE w.queue_id = $1 AND w.n > 0 AND ($5::smallint IS NULL OR w.priority = $5)"
-        }
-    };
-    let (n, capped): (i64, bool) = sqlx::query_as(sql)
-        .bind(t.queue_id.0)
-        .bind(t.arrived_at)
-        .bind(i64::from(t.seq))
-        .bind(t.id.0)
-        .bind((!fifo).then_some(i16::from(t.priority)))
-        .bind(BEHIND_PROBE)
-        .fetch_one(conn)
-        .await
-        .map_err(db)?;
-    Ok((!capped).then_some(n))
+async fn count_ahead(conn: &mut PgConnection, t: &Ticket, fifo: bool) -> Result<i64> {
+    sqlx::query_scalar(
+        "SELECT coalesce(sum(c.n), 0)::int8 \
+         FROM queue_waiting w CROSS JOIN LATERAL (SELECT count(*) AS n \
+           FROM tickets x WHERE x.queue_id = w.queue_id AND x.priority = w.priority \
+             AND x.status = 'waiting' AND (x.arrived_at, x.seq) < ($2, $3) AND x.id <> $4) c \
+         WHERE w.queue_id = $1 AND w.n > 0 AND ($5::smallint IS NULL OR w.priority = $5)",
+    )
+    .bind(t.queue_id.0)
+    .bind(t.arrived_at)
+    .bind(i64::from(t.seq))
+    .bind(t.id.0)
+    .bind((!fifo).then_some(i16::from(t.priority)))
+    .fetch_one(conn)
+    .await
+    .map_err(db)
 }
 
 /// Tenant-scoped creates fail with `NotFound("tenant")` for an unknown tenant (rather than
@@ -856,35 +880,77 @@ async fn next_seq(
     u32::try_from(seq).map_err(|_| StoreError::Backend(format!("ticket number overflow: {seq}")))
 }
 
-/// `next_seq` and the tenant's audit head locked in the same statement (one round trip
-/// instead of two while the counter lock is held). `None` for the head when the tenant has
-/// none yet: then `lock_audit_head` creates it.
-async fn next_seq_and_head(
+/// The issue path's one contended statement: reads the service's queue and, if it is open,
+/// takes the next number of its site-local day (locking the day counter) and then the
+/// tenant's audit head (`None` if the tenant has none yet), so both locks are held for
+/// two round trips (this one and the insert).
+///
+/// The day depends on the site's zone, which the statement also reads: the zone is taken
+/// from `zones` and the counter is only touched if the stored zone is still that one.
+/// Otherwise (first issue of a service, or a changed zone) the statement numbers nothing,
+/// the zone it read is remembered, and it runs once more.
+async fn lock_counter_and_head(
     conn: &mut PgConnection,
+    zones: &Zones,
     tenant: TenantId,
-    queue: QueueId,
-    day: NaiveDate,
-) -> Result<(u32, Option<(i64, String)>)> {
-    let (seq, head_seq, head_hash): (i64, Option<i64>, Option<String>) = sqlx::query_as(
-        "WITH c AS ( \
-           INSERT INTO queue_day_counters (tenant_id, queue_id, local_date, last_seq) \
-           VALUES ($1, $2, $3, 1) ON CONFLICT (queue_id, local_date) \
-           DO UPDATE SET last_seq = queue_day_counters.last_seq + 1 RETURNING last_seq \
-         ), h AS ( \
-           SELECT last_seq, last_hash FROM audit_heads WHERE tenant_id = $1 \
-           FOR NO KEY UPDATE \
-         ) \
-         SELECT c.last_seq, h.last_seq, h.last_hash FROM c LEFT JOIN h ON true",
-    )
-    .bind(tenant.0)
-    .bind(queue.0)
-    .bind(day)
-    .fetch_one(conn)
-    .await
-    .map_err(db)?;
-    let seq = u32::try_from(seq)
-        .map_err(|_| StoreError::Backend(format!("ticket number overflow: {seq}")))?;
-    Ok((seq, head_seq.zip(head_hash)))
+    service: ServiceId,
+    at: DateTime<Utc>,
+) -> Result<(Queue, NaiveDate, u32, Option<(i64, String)>)> {
+    let mut zone = zones
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(&service)
+        .cloned();
+    for _ in 0..2 {
+        let day = zone.as_ref().map(|(_, tz)| numbering::local_day(at, *tz));
+        let r = sqlx::query(
+            "WITH q AS ( \
+               SELECT q.*, s.timezone AS site_timezone FROM queues q \
+               JOIN sites s ON s.id = q.site_id WHERE q.service_id = $2 \
+             ), c AS ( \
+               INSERT INTO queue_day_counters (tenant_id, queue_id, local_date, last_seq) \
+               SELECT $1, q.id, $3, 1 FROM q WHERE q.status = 'open' AND q.site_timezone = $4 \
+               ON CONFLICT (queue_id, local_date) \
+               DO UPDATE SET last_seq = queue_day_counters.last_seq + 1 RETURNING last_seq \
+             ), h AS ( \
+               SELECT last_seq, last_hash FROM audit_heads \
+               WHERE tenant_id = $1 AND EXISTS (SELECT 1 FROM c) FOR NO KEY UPDATE \
+             ) \
+             SELECT q.*, (SELECT last_seq FROM c) AS day_seq, h.last_seq AS head_seq, \
+                    h.last_hash AS head_hash \
+             FROM q LEFT JOIN h ON true",
+        )
+        .bind(tenant.0)
+        .bind(service.0)
+        .bind(day)
+        .bind(zone.as_ref().map(|(name, _)| name.as_str()))
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db)?;
+        // A service without a queue takes no tickets: to the caller it is not there.
+        let r = r.ok_or(StoreError::NotFound("service"))?;
+        let (queue, _, tz) = queue_with_tz(&r)?;
+        if queue.status != QueueStatus::Open {
+            return Err(StoreError::QueueClosed);
+        }
+        let seq: Option<i64> = r.try_get("day_seq").map_err(db)?;
+        if let (Some(seq), Some(day)) = (seq, day) {
+            let seq = u32::try_from(seq)
+                .map_err(|_| StoreError::Backend(format!("ticket number overflow: {seq}")))?;
+            let head_seq: Option<i64> = r.try_get("head_seq").map_err(db)?;
+            let head_hash: Option<String> = r.try_get("head_hash").map_err(db)?;
+            return Ok((queue, day, seq, head_seq.zip(head_hash)));
+        }
+        let name: String = r.try_get("site_timezone").map_err(db)?;
+        zones
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(service, (name.clone(), tz));
+        zone = Some((name, tz));
+    }
+    Err(StoreError::Backend(
+        "the site's time zone keeps changing".into(),
+    ))
 }
 
 /// A fresh waiting ticket with the next number of `queue` for the site-local day of `at`.
@@ -1557,31 +1623,15 @@ impl Store for PostgresStore {
     ) -> Result<Ticket> {
         let at = truncate_micros(ctx.at);
         let ctx = ctx.clone();
+        let zones = self.zones.clone();
         self.write(tenant, async move |tx: &mut PgConnection| {
             let ctx = &ctx;
-            let row = sqlx::query(
-                "SELECT q.*, s.timezone AS site_timezone FROM queues q \
-                 JOIN sites s ON s.id = q.site_id WHERE q.service_id = $1",
-            )
-            .bind(req.service_id.0)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db)?;
-            // A service without a queue takes no tickets: to the caller it is not there.
-            let row = row.ok_or(StoreError::NotFound("service"))?;
-            let (queue, _, tz) = queue_with_tz(&row)?;
-            if queue.status != QueueStatus::Open {
-                return Err(StoreError::QueueClosed);
-            }
+            let (queue, day, seq, head) =
+                lock_counter_and_head(&mut *tx, &zones, tenant, req.service_id, at).await?;
             let contact_id = match &req.contact {
                 Some(c) => Some(upsert_contact(&mut *tx, tenant, c, at).await?),
                 None => None,
             };
-            // The contended locks come last and are held for as few round trips as possible:
-            // the queue's day counter and the tenant's audit head are taken by one statement,
-            // then one statement inserts the ticket, its event and the audit row.
-            let day = numbering::local_day(at, tz);
-            let (seq, head) = next_seq_and_head(&mut *tx, tenant, queue.id, day).await?;
             let head = match head {
                 Some(h) => h,
                 None => lock_audit_head(&mut *tx, tenant).await?,
@@ -1680,25 +1730,40 @@ impl Store for PostgresStore {
         let ctx = ctx.clone();
         self.write(tenant, async move |tx: &mut PgConnection| {
             let ctx = &ctx;
-            // The agent's site and skills and the counter's site, in one round trip.
-            let r = sqlx::query(
-                "SELECT (SELECT site_id FROM agents WHERE id = $1) AS agent_site, \
-                        (SELECT site_id FROM counters WHERE id = $2) AS counter_site, \
-                        ARRAY(SELECT service_id FROM agent_skills \
-                              WHERE agent_id = $1 AND weight > 0 ORDER BY position) AS services, \
-                        ARRAY(SELECT weight FROM agent_skills \
-                              WHERE agent_id = $1 AND weight > 0 ORDER BY position) AS weights",
+            // The agent's and the counter's sites, and the candidate queues (open or paused,
+            // at that site, of a service the agent has a skill for) locked in a fixed (id)
+            // order, in one round trip; see the crate docs for why this waits instead of
+            // skipping.
+            let queue_rows = sqlx::query(
+                "WITH a AS (SELECT site_id FROM agents WHERE id = $1), \
+                      c AS (SELECT site_id FROM counters WHERE id = $2), \
+                      q AS MATERIALIZED ( \
+                        SELECT q.id, q.service_id, q.policy, q.policy_state, \
+                               s.sla_target_secs, k.weight \
+                        FROM queues q JOIN services s ON s.id = q.service_id \
+                        JOIN agent_skills k ON k.service_id = q.service_id \
+                             AND k.agent_id = $1 AND k.weight > 0 \
+                        WHERE q.site_id = (SELECT site_id FROM a) \
+                          AND q.site_id = (SELECT site_id FROM c) \
+                          AND q.status IN ('open', 'paused') \
+                        ORDER BY q.id FOR NO KEY UPDATE OF q) \
+                 SELECT (SELECT site_id FROM a) AS agent_site, \
+                        (SELECT site_id FROM c) AS counter_site, q.* \
+                 FROM (SELECT 1) one LEFT JOIN q ON true ORDER BY q.id",
             )
             .bind(agent_id.0)
             .bind(counter_id.0)
-            .fetch_one(&mut *tx)
+            .fetch_all(&mut *tx)
             .await
             .map_err(db)?;
-            let agent_site: uuid::Uuid = r
+            let first = queue_rows
+                .first()
+                .ok_or_else(|| StoreError::Backend("call-next read no row".into()))?;
+            let agent_site: uuid::Uuid = first
                 .try_get::<Option<uuid::Uuid>, _>("agent_site")
                 .map_err(db)?
                 .ok_or(StoreError::NotFound("agent"))?;
-            let counter_site: uuid::Uuid = r
+            let counter_site: uuid::Uuid = first
                 .try_get::<Option<uuid::Uuid>, _>("counter_site")
                 .map_err(db)?
                 .ok_or(StoreError::NotFound("counter"))?;
@@ -1707,45 +1772,27 @@ impl Store for PostgresStore {
                     "the counter is not at the agent's site".into(),
                 ));
             }
-            let services: Vec<uuid::Uuid> = r.try_get("services").map_err(db)?;
-            let weights: Vec<i16> = r.try_get("weights").map_err(db)?;
-            let weight_of: BTreeMap<uuid::Uuid, u8> = services
-                .iter()
-                .zip(&weights)
-                .map(|(s, w)| (*s, u8::try_from(*w).unwrap_or(u8::MAX)))
-                .collect();
-
-            // Lock the candidate queues in a fixed (id) order; see the crate docs for why this
-            // waits instead of skipping.
-            let queue_rows = sqlx::query(
-                "SELECT q.id, q.service_id, q.policy, q.policy_state, s.sla_target_secs \
-                 FROM queues q JOIN services s ON s.id = q.service_id \
-                 WHERE q.site_id = $1 AND q.status IN ('open', 'paused') AND q.service_id = ANY($2) \
-                 ORDER BY q.id FOR NO KEY UPDATE OF q",
-            )
-            .bind(agent_site)
-            .bind(&services)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(db)?;
-            if queue_rows.is_empty() {
-                return Ok(None);
-            }
             let mut candidates = Vec::with_capacity(queue_rows.len());
             for r in &queue_rows {
-                let service_id: uuid::Uuid = r.try_get("service_id").map_err(db)?;
+                let Some(queue_id) = r.try_get::<Option<uuid::Uuid>, _>("id").map_err(db)? else {
+                    continue;
+                };
                 let sla: i64 = r.try_get("sla_target_secs").map_err(db)?;
+                let weight: i16 = r.try_get("weight").map_err(db)?;
                 let policy: serde_json::Value = r.try_get("policy").map_err(db)?;
                 candidates.push(Candidate {
-                    queue_id: r.try_get::<uuid::Uuid, _>("id").map_err(db)?.into(),
-                    service_id: service_id.into(),
+                    queue_id: queue_id.into(),
+                    service_id: r.try_get::<uuid::Uuid, _>("service_id").map_err(db)?.into(),
                     policy: serde_json::from_value(policy)
                         .map_err(|e| StoreError::Backend(format!("corrupt policy: {e}")))?,
                     state: rows::policy_state(r)?,
                     sla_target_secs: u32::try_from(sla).unwrap_or(u32::MAX),
-                    weight: weight_of.get(&service_id).copied().unwrap_or(0),
+                    weight: u8::try_from(weight).unwrap_or(u8::MAX),
                     waiting: Vec::new(),
                 });
+            }
+            if candidates.is_empty() {
+                return Ok(None);
             }
             let queue_ids: Vec<uuid::Uuid> = candidates.iter().map(|c| c.queue_id.0).collect();
 
@@ -1753,21 +1800,35 @@ impl Store for PostgresStore {
                 // Only the head of each class: FIFO within a class is the rule, so the policy
                 // never needs more than the first ticket of each (queue, priority). The classes
                 // come from the trigger-kept counts, and each head is one probe of the
-                // `tickets_waiting` index, however long the line.
-                let heads = sqlx::query(concat!(
-                    "SELECT h.* FROM queue_waiting w CROSS JOIN LATERAL (SELECT ",
+                // `tickets_waiting` index, however long the line. The tenant's audit head is
+                // locked by the same statement, so the call below is one statement too.
+                let head_rows = sqlx::query(concat!(
+                    "WITH hd AS MATERIALIZED ( \
+                       SELECT last_seq, last_hash FROM audit_heads WHERE tenant_id = $2 \
+                       FOR NO KEY UPDATE \
+                     ) \
+                     SELECT h.*, hd.last_seq AS head_seq, hd.last_hash AS head_hash \
+                     FROM queue_waiting w CROSS JOIN LATERAL (SELECT ",
                     ticket_cols!(),
                     " FROM tickets t WHERE t.queue_id = w.queue_id AND t.priority = w.priority \
                         AND t.status = 'waiting' ORDER BY t.arrived_at, t.seq LIMIT 1) h \
+                      LEFT JOIN hd ON true \
                       WHERE w.queue_id = ANY($1) AND w.n > 0 ORDER BY h.queue_id, h.priority"
                 ))
                 .bind(&queue_ids)
+                .bind(tenant.0)
                 .fetch_all(&mut *tx)
                 .await
-                .map_err(db)?
-                .iter()
-                .map(rows::ticket)
-                .collect::<Result<Vec<_>>>()?;
+                .map_err(db)?;
+                let Some(first) = head_rows.first() else {
+                    return Ok(None);
+                };
+                let head_seq: Option<i64> = first.try_get("head_seq").map_err(db)?;
+                let head_hash: Option<String> = first.try_get("head_hash").map_err(db)?;
+                let heads = head_rows
+                    .iter()
+                    .map(rows::ticket)
+                    .collect::<Result<Vec<_>>>()?;
                 for c in &mut candidates {
                     c.waiting.clear();
                 }
@@ -1802,46 +1863,6 @@ impl Store for PostgresStore {
                     .find(|t| t.id == pick.ticket_id)
                     .ok_or_else(|| StoreError::Backend("the policy picked a non-head".into()))?;
                 let (called, event) = ticket::call(&before, agent_id, counter_id, &ctx.actor, at)?;
-                // Cancel and transfer lock only the ticket, not its queue: the update re-checks
-                // (after waiting for any such lock) that it is still waiting. A waiting ticket
-                // changes in no other way, so `before` is otherwise current.
-                // One statement: the ticket, then (only if it was still waiting) the queue's
-                // policy state, the agent and finally the tenant's audit head, each step
-                // conditioned on the previous one so that they run in this order and the head
-                // is still taken last.
-                let (updated, head_seq, head_hash): (i64, Option<i64>, Option<String>) =
-                    sqlx::query_as(
-                        "WITH t AS ( \
-                           UPDATE tickets SET status = $2, called_at = $3, agent_id = $4, \
-                                  counter_id = $5 \
-                           WHERE id = $1 AND status = 'waiting' RETURNING id \
-                         ), q AS ( \
-                           UPDATE queues SET policy_state = $6 \
-                           WHERE id = $7 AND EXISTS (SELECT 1 FROM t) RETURNING id \
-                         ), a AS ( \
-                           UPDATE agents SET status = 'serving' \
-                           WHERE id = $4 AND EXISTS (SELECT 1 FROM q) RETURNING id \
-                         ), h AS ( \
-                           SELECT last_seq, last_hash FROM audit_heads \
-                           WHERE tenant_id = $8 AND EXISTS (SELECT 1 FROM a) FOR NO KEY UPDATE \
-                         ) \
-                         SELECT (SELECT count(*) FROM a), h.last_seq, h.last_hash \
-                         FROM (SELECT 1) one LEFT JOIN h ON true",
-                    )
-                    .bind(called.id.0)
-                    .bind(called.status.as_str())
-                    .bind(called.called_at)
-                    .bind(agent_id.0)
-                    .bind(counter_id.0)
-                    .bind(json(&pick.new_state)?)
-                    .bind(pick.queue_id.0)
-                    .bind(tenant.0)
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(db)?;
-                if updated == 0 {
-                    continue;
-                }
                 let head = match head_seq.zip(head_hash) {
                     Some(h) => h,
                     None => lock_audit_head(&mut *tx, tenant).await?,
@@ -1854,8 +1875,24 @@ impl Store for PostgresStore {
                     Some(&called),
                     ctx,
                 )?;
-                record_after(&mut *tx, tenant, head, None, &[&event], vec![audit]).await?;
-                return Ok(Some(called));
+                // Cancel and transfer lock only the ticket, not its queue: the call re-checks
+                // (after waiting for any such lock) that it is still waiting. A waiting ticket
+                // changes in no other way, so `before` is otherwise current.
+                let done = bind_record(RECORD_CALL, tenant, head, &[&event], vec![audit])
+                    .bind(called.id.0)
+                    .bind(called.status.as_str())
+                    .bind(called.called_at)
+                    .bind(agent_id.0)
+                    .bind(counter_id.0)
+                    .bind(json(&pick.new_state)?)
+                    .bind(pick.queue_id.0)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?
+                    .rows_affected();
+                if done == 1 {
+                    return Ok(Some(called));
+                }
             }
             Err(StoreError::Backend(
                 "call-next kept losing its pick to concurrent changes".into(),
@@ -2017,49 +2054,60 @@ impl Store for PostgresStore {
     }
 
     async fn position_inputs(&self, tenant: TenantId, t: &Ticket) -> Result<PositionInputs> {
-        let mut tx = self.tenant_snapshot(tenant).await?;
-        let (queue, policy_state, _) = load_queue(&mut tx, t.queue_id)
-            .await?
+        // One call, one snapshot: see migrations/postgres/0009 for why it is a function.
+        let r = sqlx::query("SELECT * FROM sq_position_inputs($1, $2, $3, $4, $5, $6)")
+            .bind(tenant.0)
+            .bind(t.queue_id.0)
+            .bind(t.id.0)
+            .bind(t.arrived_at)
+            .bind(i64::from(t.seq))
+            .bind(BEHIND_PROBE)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?
             .ok_or(StoreError::NotFound("queue"))?;
-        let service = load_service(&mut tx, queue.service_id)
-            .await?
-            .ok_or(StoreError::NotFound("service"))?;
-        let counts: Vec<(i16, i32)> =
-            sqlx::query_as("SELECT priority, n FROM queue_waiting WHERE queue_id = $1 AND n > 0")
-                .bind(queue.id.0)
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(db)?;
+        let policy: policy::QueuePolicy = rows::json_col(&r, "policy")?;
+        let policy_state = rows::policy_state(&r)?;
+        let priorities: Vec<i16> = r.try_get("priorities").map_err(db)?;
+        let totals: Vec<i32> = r.try_get("totals").map_err(db)?;
+        let behind: Vec<i64> = r.try_get("behind").map_err(db)?;
         // Without ratios the queue is one strict FIFO line across classes: count every
         // class ahead. With ratios, only the ticket's own class.
-        let fifo = queue.policy.ratios.is_empty();
-        let in_scope: i64 = counts
-            .iter()
-            .filter(|(p, _)| fifo || *p == i16::from(t.priority))
-            .map(|(_, n)| i64::from(*n))
-            .sum();
-        // Counting the line is linear in its length, so count the shorter side: most
-        // positions asked for are of new tickets, near the end. Probe the tickets behind,
-        // up to a bound; past it, count those ahead instead.
-        let behind: Option<i64> = count_beside(&mut tx, t, fifo, Side::Behind).await?;
-        let ahead = match behind {
-            Some(behind) => (in_scope - 1 - behind).max(0),
-            None => count_beside(&mut tx, t, fifo, Side::Ahead)
-                .await?
-                .unwrap_or(0),
+        let fifo = policy.ratios.is_empty();
+        let in_scope = |p: i16| fifo || p == i16::from(t.priority);
+        let mut scope_total = 0i64;
+        let mut scope_behind = 0i64;
+        let mut capped = false;
+        for ((p, n), b) in priorities.iter().zip(&totals).zip(&behind) {
+            if in_scope(*p) {
+                scope_total += i64::from(*n);
+                scope_behind += b;
+                capped |= *b >= BEHIND_PROBE;
+            }
+        }
+        // Counting the line is linear in its length, so the function counted the shorter
+        // side of most tickets asked about (new ones, near the end): those behind, up to a
+        // bound. Past it, count those ahead instead.
+        let ahead = if capped {
+            let mut tx = self.tenant_snapshot(tenant).await?;
+            let ahead = count_ahead(&mut tx, t, fifo).await?;
+            tx.commit().await.map_err(db)?;
+            ahead
+        } else {
+            (scope_total - 1 - scope_behind).max(0)
         };
-        let agents_serving = agents_serving(&mut tx, service.id).await?;
-        tx.commit().await.map_err(db)?;
+        let agents_serving: i64 = r.try_get("agents_serving").map_err(db)?;
         Ok(PositionInputs {
-            policy: queue.policy,
+            policy,
             policy_state,
-            totals: counts
-                .into_iter()
-                .map(|(p, n)| (p as u8, n.max(0) as u32))
+            totals: priorities
+                .iter()
+                .zip(&totals)
+                .map(|(p, n)| (*p as u8, (*n).max(0) as u32))
                 .collect(),
             ahead_in_class: ahead as u32,
-            ewma_service_secs: service.ewma_service_secs,
-            agents_serving,
+            ewma_service_secs: r.try_get("ewma_service_secs").map_err(db)?,
+            agents_serving: agents_serving as u32,
         })
     }
 

@@ -82,7 +82,7 @@ fn u8_col(r: &PgRow, col: &str) -> Result<u8> {
     u8::try_from(v).map_err(|_| StoreError::Backend(format!("corrupt {col}: {v}")))
 }
 
-fn json_col<T: serde::de::DeserializeOwned>(r: &PgRow, col: &str) -> Result<T> {
+pub(crate) fn json_col<T: serde::de::DeserializeOwned>(r: &PgRow, col: &str) -> Result<T> {
     let v: serde_json::Value = get(r, col)?;
     serde_json::from_value(v).map_err(|e| StoreError::Backend(format!("corrupt {col}: {e}")))
 }
