@@ -90,6 +90,10 @@ pub struct App {
     pub bus: Arc<dyn ChangeBus>,
     auth: Arc<AuthConfig>,
     limiter: Arc<LoginLimiter>,
+    /// Tenants by slug, as found. Every API request names its tenant by slug; a tenant never
+    /// changes once created (nothing updates or deletes one), so a found tenant is kept
+    /// and the lookup costs a database round trip only the first time on each node.
+    tenants: Arc<std::sync::RwLock<std::collections::HashMap<TenantSlug, Tenant>>>,
 }
 
 pub type Result<T, E = AppError> = std::result::Result<T, E>;
@@ -102,6 +106,7 @@ impl App {
             bus: Arc::new(LocalBus::default()),
             auth: Arc::new(auth),
             limiter: Arc::new(LoginLimiter::default()),
+            tenants: Arc::default(),
         }
     }
 
@@ -122,11 +127,27 @@ impl App {
     /// (never forbidden), so ids and slugs of other tenants leak nothing.
     pub async fn tenant_for(&self, p: &Principal, slug: &str) -> Result<Tenant> {
         let slug: TenantSlug = slug.parse().map_err(|_| AppError::NotFound("tenant"))?;
-        let tenant = self
-            .store
-            .tenant_by_slug(&slug)
-            .await?
-            .ok_or(AppError::NotFound("tenant"))?;
+        let known = self
+            .tenants
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&slug)
+            .cloned();
+        let tenant = match known {
+            Some(t) => t,
+            None => {
+                let t = self
+                    .store
+                    .tenant_by_slug(&slug)
+                    .await?
+                    .ok_or(AppError::NotFound("tenant"))?;
+                self.tenants
+                    .write()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(slug, t.clone());
+                t
+            }
+        };
         if p.may_access(tenant.id) {
             Ok(tenant)
         } else {

@@ -254,14 +254,14 @@ impl App {
                 return Err(AppError::NotFound("service"));
             }
         }
-        let ticket = self
+        let (ticket, position) = self
             .store
-            .issue_ticket(t.id, req, &self.ctx(p, meta))
+            .issue_ticket_positioned(t.id, req, &self.ctx(p, meta))
             .await?;
         metrics::counter!("sq_tickets_issued_total", "channel" => ticket.channel.as_str())
             .increment(1);
         self.bus.publish(t.id);
-        self.view(t, ticket).await
+        Ok(positioned(ticket, &position))
     }
 
     /// Adds the live position and ETA to a ticket.
@@ -275,20 +275,7 @@ impl App {
             });
         }
         let i = self.store.position_inputs(t.id, &ticket).await?;
-        let ahead = policy::projected_position(
-            &i.policy,
-            &i.policy_state,
-            &i.totals,
-            ticket.priority,
-            i.ahead_in_class,
-        );
-        let eta = eta::estimate(i.ewma_service_secs, i.agents_serving, ahead);
-        Ok(TicketView {
-            ticket,
-            position: Some(ahead + 1),
-            ahead: Some(ahead),
-            eta,
-        })
+        Ok(positioned(ticket, &i))
     }
 
     pub async fn ticket(&self, p: &Principal, t: &Tenant, id: TicketId) -> Result<TicketView> {
@@ -485,4 +472,22 @@ impl App {
 
 fn wait_secs(since: DateTime<Utc>, now: DateTime<Utc>) -> u64 {
     (now - since).num_seconds().max(0) as u64
+}
+
+/// A waiting ticket with its position and ETA from the store's inputs.
+fn positioned(ticket: Ticket, i: &PositionInputs) -> TicketView {
+    let ahead = policy::projected_position(
+        &i.policy,
+        &i.policy_state,
+        &i.totals,
+        ticket.priority,
+        i.ahead_in_class,
+    );
+    let eta = eta::estimate(i.ewma_service_secs, i.agents_serving, ahead);
+    TicketView {
+        ticket,
+        position: Some(ahead + 1),
+        ahead: Some(ahead),
+        eta,
+    }
 }

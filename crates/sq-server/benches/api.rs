@@ -9,7 +9,7 @@
 //! ```
 //!
 //! Knobs: `BENCH_SECS` (per phase, default 10), `BENCH_CLIENTS` (default 32),
-//! `BENCH_PGBENCH_SECS` (default 30). The server runs in-process (`sq_server::Application`,
+//! `BENCH_PGBENCH_SECS` (default 30), `BENCH_SKIP_SQLITE=1` (PostgreSQL only). The server runs in-process (`sq_server::Application`,
 //! its own runtime and threads) on 127.0.0.1; clients are reqwest with keep-alive.
 
 use anyhow::{Context, bail};
@@ -102,7 +102,9 @@ fn main() -> anyhow::Result<()> {
         data_dir: dir.path().to_path_buf(),
         ..base_config()
     };
-    results.push(rt.block_on(run_backend("SQLite", sqlite, secs, clients))?);
+    if std::env::var_os("BENCH_SKIP_SQLITE").is_none() {
+        results.push(rt.block_on(run_backend("SQLite", sqlite, secs, clients))?);
+    }
 
     let mut tpcb = None;
     if let Some(admin_url) = &pg_url {

@@ -620,6 +620,15 @@ async fn audit_write<T: serde::Serialize>(
 
 // ---- loaders ----------------------------------------------------------------------------
 
+/// Waiting counts by class, from the parallel arrays the position queries return.
+fn class_totals(classes: &[i16], waiting: &[i32]) -> BTreeMap<u8, u32> {
+    classes
+        .iter()
+        .zip(waiting)
+        .map(|(p, n)| (*p as u8, (*n).max(0) as u32))
+        .collect()
+}
+
 /// Waiting tickets behind a ticket are counted up to this many per class by
 /// `sq_position_inputs`; past it, [`count_ahead`] counts the other side.
 const BEHIND_PROBE: i64 = 500;
@@ -880,10 +889,22 @@ async fn next_seq(
     u32::try_from(seq).map_err(|_| StoreError::Backend(format!("ticket number overflow: {seq}")))
 }
 
+/// What [`lock_counter_and_head`] read and took.
+struct Numbered {
+    queue: Queue,
+    day: NaiveDate,
+    seq: u32,
+    /// The tenant's audit head, locked; `None` if the tenant has none yet.
+    head: Option<(i64, String)>,
+    /// The queue's position inputs *before* the new ticket (`ahead_in_class` unset).
+    position: PositionInputs,
+}
+
 /// The issue path's one contended statement: reads the service's queue and, if it is open,
 /// takes the next number of its site-local day (locking the day counter) and then the
-/// tenant's audit head (`None` if the tenant has none yet), so both locks are held for
-/// two round trips (this one and the insert).
+/// tenant's audit head, so both locks are held for two round trips (this one and the
+/// insert). It also reads what the new ticket's position needs (the waiting classes, the
+/// service's pace, the agents serving it), which saves the issuer a read afterwards.
 ///
 /// The day depends on the site's zone, which the statement also reads: the zone is taken
 /// from `zones` and the counter is only touched if the stored zone is still that one.
@@ -895,7 +916,7 @@ async fn lock_counter_and_head(
     tenant: TenantId,
     service: ServiceId,
     at: DateTime<Utc>,
-) -> Result<(Queue, NaiveDate, u32, Option<(i64, String)>)> {
+) -> Result<Numbered> {
     let mut zone = zones
         .lock()
         .unwrap_or_else(|e| e.into_inner())
@@ -917,7 +938,16 @@ async fn lock_counter_and_head(
                WHERE tenant_id = $1 AND EXISTS (SELECT 1 FROM c) FOR NO KEY UPDATE \
              ) \
              SELECT q.*, (SELECT last_seq FROM c) AS day_seq, h.last_seq AS head_seq, \
-                    h.last_hash AS head_hash \
+                    h.last_hash AS head_hash, \
+                    ARRAY(SELECT w.priority FROM queue_waiting w \
+                          WHERE w.queue_id = q.id AND w.n > 0 ORDER BY w.priority) AS classes, \
+                    ARRAY(SELECT w.n FROM queue_waiting w \
+                          WHERE w.queue_id = q.id AND w.n > 0 ORDER BY w.priority) AS waiting, \
+                    (SELECT s.ewma_service_secs FROM services s WHERE s.id = q.service_id) \
+                      AS ewma_service_secs, \
+                    (SELECT count(*) FROM agents a JOIN agent_skills k ON k.agent_id = a.id \
+                     WHERE k.service_id = q.service_id AND k.weight > 0 \
+                       AND a.status <> 'offline') AS agents_serving \
              FROM q LEFT JOIN h ON true",
         )
         .bind(tenant.0)
@@ -929,7 +959,7 @@ async fn lock_counter_and_head(
         .map_err(db)?;
         // A service without a queue takes no tickets: to the caller it is not there.
         let r = r.ok_or(StoreError::NotFound("service"))?;
-        let (queue, _, tz) = queue_with_tz(&r)?;
+        let (queue, policy_state, tz) = queue_with_tz(&r)?;
         if queue.status != QueueStatus::Open {
             return Err(StoreError::QueueClosed);
         }
@@ -939,7 +969,24 @@ async fn lock_counter_and_head(
                 .map_err(|_| StoreError::Backend(format!("ticket number overflow: {seq}")))?;
             let head_seq: Option<i64> = r.try_get("head_seq").map_err(db)?;
             let head_hash: Option<String> = r.try_get("head_hash").map_err(db)?;
-            return Ok((queue, day, seq, head_seq.zip(head_hash)));
+            let classes: Vec<i16> = r.try_get("classes").map_err(db)?;
+            let waiting: Vec<i32> = r.try_get("waiting").map_err(db)?;
+            let agents_serving: i64 = r.try_get("agents_serving").map_err(db)?;
+            let position = PositionInputs {
+                policy: queue.policy.clone(),
+                policy_state,
+                totals: class_totals(&classes, &waiting),
+                ahead_in_class: 0,
+                ewma_service_secs: r.try_get("ewma_service_secs").map_err(db)?,
+                agents_serving: agents_serving as u32,
+            };
+            return Ok(Numbered {
+                queue,
+                day,
+                seq,
+                head: head_seq.zip(head_hash),
+                position,
+            });
         }
         let name: String = r.try_get("site_timezone").map_err(db)?;
         zones
@@ -1621,25 +1668,33 @@ impl Store for PostgresStore {
         req: IssueTicket,
         ctx: &AuditContext,
     ) -> Result<Ticket> {
+        Ok(self.issue_ticket_positioned(tenant, req, ctx).await?.0)
+    }
+
+    async fn issue_ticket_positioned(
+        &self,
+        tenant: TenantId,
+        req: IssueTicket,
+        ctx: &AuditContext,
+    ) -> Result<(Ticket, PositionInputs)> {
         let at = truncate_micros(ctx.at);
         let ctx = ctx.clone();
         let zones = self.zones.clone();
         self.write(tenant, async move |tx: &mut PgConnection| {
             let ctx = &ctx;
-            let (queue, day, seq, head) =
-                lock_counter_and_head(&mut *tx, &zones, tenant, req.service_id, at).await?;
+            let n = lock_counter_and_head(&mut *tx, &zones, tenant, req.service_id, at).await?;
             let contact_id = match &req.contact {
                 Some(c) => Some(upsert_contact(&mut *tx, tenant, c, at).await?),
                 None => None,
             };
-            let head = match head {
+            let head = match n.head {
                 Some(h) => h,
                 None => lock_audit_head(&mut *tx, tenant).await?,
             };
             let t = waiting_ticket(
-                &queue,
-                day,
-                seq,
+                &n.queue,
+                n.day,
+                n.seq,
                 req.priority,
                 req.channel,
                 contact_id,
@@ -1649,7 +1704,18 @@ impl Store for PostgresStore {
             let issued = ticket::issued_event(&t, &ctx.actor);
             let audit = entry(tenant, "ticket.issue", t.id, None, Some(&t), ctx)?;
             record_after(&mut *tx, tenant, head, Some(&t), &[&issued], vec![audit]).await?;
-            Ok(t)
+            // The new ticket is the last of the line: everyone waiting before it (of every
+            // class in a FIFO queue, else of its own) is ahead of it.
+            let mut position = n.position;
+            let fifo = position.policy.ratios.is_empty();
+            position.ahead_in_class = position
+                .totals
+                .iter()
+                .filter(|(p, _)| fifo || **p == t.priority)
+                .map(|(_, n)| *n)
+                .sum();
+            *position.totals.entry(t.priority).or_default() += 1;
+            Ok((t, position))
         })
         .await
     }
@@ -2100,11 +2166,7 @@ impl Store for PostgresStore {
         Ok(PositionInputs {
             policy,
             policy_state,
-            totals: priorities
-                .iter()
-                .zip(&totals)
-                .map(|(p, n)| (*p as u8, (*n).max(0) as u32))
-                .collect(),
+            totals: class_totals(&priorities, &totals),
             ahead_in_class: ahead as u32,
             ewma_service_secs: r.try_get("ewma_service_secs").map_err(db)?,
             agents_serving: agents_serving as u32,

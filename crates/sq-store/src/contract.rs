@@ -1442,6 +1442,24 @@ pub async fn snapshot_and_position_inputs(store: Arc<dyn Store>) {
             .unwrap()
             .is_none()
     );
+    // Issuing answers with the new ticket's inputs exactly as a read right after sees
+    // them: in a ratio queue (own class ahead) and a FIFO one (every class ahead).
+    for (k, (service_id, priority)) in [(svc.id, 0u8), (svc.id, 1), (svc_other.id, 1)]
+        .into_iter()
+        .enumerate()
+    {
+        let req = IssueTicket {
+            service_id,
+            channel: Channel::Sms,
+            priority,
+            contact: None,
+        };
+        let (ticket, inputs) = s
+            .issue_ticket_positioned(t.id, req, &ctx(secs(120 + k as i64)))
+            .await
+            .unwrap();
+        assert_eq!(inputs, s.position_inputs(t.id, &ticket).await.unwrap());
+    }
 }
 
 /// Listings are newest first, filtered and limited; the feed pages by position.

@@ -202,7 +202,7 @@ pub struct QueueSnapshot {
 }
 
 /// What the position of one waiting ticket needs, read cheaply from counts.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct PositionInputs {
     pub policy: QueuePolicy,
     pub policy_state: PolicyState,
@@ -362,6 +362,19 @@ pub trait Store: MessageStore + Send + Sync + Debug + 'static {
         req: IssueTicket,
         ctx: &AuditContext,
     ) -> Result<Ticket>;
+    /// [`Store::issue_ticket`] and the new ticket's [`Store::position_inputs`] as of its
+    /// commit. A backend whose reads each cost a round trip (PostgreSQL) reads them in the
+    /// issuing transaction instead of afterwards.
+    async fn issue_ticket_positioned(
+        &self,
+        tenant: TenantId,
+        req: IssueTicket,
+        ctx: &AuditContext,
+    ) -> Result<(Ticket, PositionInputs)> {
+        let t = self.issue_ticket(tenant, req, ctx).await?;
+        let p = self.position_inputs(tenant, &t).await?;
+        Ok((t, p))
+    }
     async fn ticket(&self, tenant: TenantId, id: TicketId) -> Result<Option<Ticket>>;
     async fn tickets(&self, tenant: TenantId, filter: &TicketFilter) -> Result<Vec<Ticket>>;
     async fn ticket_events(&self, tenant: TenantId, id: TicketId) -> Result<Vec<TicketEvent>>;
