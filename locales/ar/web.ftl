@@ -26,6 +26,9 @@ web-console-title = لوحة الموظف
 web-console-no-agent = حسابك ليس له ملف موظف، لذا لا يمكنك نداء التذاكر.
 web-console-counter = نافذتي
 web-console-use-counter = استخدم هذه النافذة
+web-console-my-queues = الطوابير التي أخدمها
+web-console-my-queues-hint = يستخدم «نداء التالي» وقائمة الانتظار الطوابير المحددة فقط. لا تحدد شيئاً لخدمة كل طوابيرك.
+web-console-save-queues = حفظ طوابيري
 # $counter: the counter's name
 web-console-at-counter = عند النافذة { $counter }
 web-console-current = التذكرة الحالية

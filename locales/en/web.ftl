@@ -26,6 +26,9 @@ web-console-title = Agent console
 web-console-no-agent = Your login has no agent profile, so you cannot call tickets.
 web-console-counter = My counter
 web-console-use-counter = Use this counter
+web-console-my-queues = Queues I serve
+web-console-my-queues-hint = Call next and the waiting list use the ticked queues only. Tick none to serve all your queues.
+web-console-save-queues = Save my queues
 # $counter: the counter's name
 web-console-at-counter = At counter { $counter }
 web-console-current = Current ticket

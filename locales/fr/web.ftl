@@ -26,6 +26,9 @@ web-console-title = Console agent
 web-console-no-agent = Votre compte n’a pas de profil agent : vous ne pouvez pas appeler de tickets.
 web-console-counter = Mon guichet
 web-console-use-counter = Utiliser ce guichet
+web-console-my-queues = Files que je sers
+web-console-my-queues-hint = « Appeler le suivant » et la liste d’attente n’utilisent que les files cochées. Ne cochez rien pour servir toutes vos files.
+web-console-save-queues = Enregistrer mes files
 # $counter: the counter's name
 web-console-at-counter = Au guichet { $counter }
 web-console-current = Ticket en cours

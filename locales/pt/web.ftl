@@ -26,6 +26,9 @@ web-console-title = Consola do atendente
 web-console-no-agent = A sua conta não tem perfil de atendente, por isso não pode chamar senhas.
 web-console-counter = O meu balcão
 web-console-use-counter = Usar este balcão
+web-console-my-queues = Filas que atendo
+web-console-my-queues-hint = «Chamar seguinte» e a lista de espera usam apenas as filas marcadas. Não marque nenhuma para atender todas as suas filas.
+web-console-save-queues = Guardar as minhas filas
 # $counter: the counter's name
 web-console-at-counter = No balcão { $counter }
 web-console-current = Senha atual

@@ -26,6 +26,9 @@ web-console-title = Dashibodi ya mhudumu
 web-console-no-agent = Akaunti yako haina wasifu wa mhudumu, kwa hiyo huwezi kuita tiketi.
 web-console-counter = Dirisha langu
 web-console-use-counter = Tumia dirisha hili
+web-console-my-queues = Foleni ninazohudumia
+web-console-my-queues-hint = «Ita anayefuata» na orodha ya wanaosubiri hutumia foleni zilizochaguliwa tu. Usichague yoyote ili kuhudumia foleni zako zote.
+web-console-save-queues = Hifadhi foleni zangu
 # $counter: the counter's name
 web-console-at-counter = Dirisha { $counter }
 web-console-current = Tiketi ya sasa

@@ -541,4 +541,70 @@ backend_tests! {
             other => panic!("expected row 4 altered, got {other:?}"),
         }
     }
+
+    async fn call_next_from_chosen_queues_only(app) {
+        let seed = app.seed_demo().await;
+        let (deposits, agent1, counter1) = ids(&seed);
+        let (queue_a, queue_b) = (seed.queues[0].id.to_string(), seed.queues[1].id.to_string());
+        let admin = admin(&app).await;
+        let a = admin.create_ticket(&deposits).await;
+        a.expect(201, None);
+        let b = admin.create_ticket(seed.services[1].id).await;
+        b.expect(201, None);
+        let agent = agent(&app, 1).await;
+        let path = agent.t(&format!("/agents/{agent1}/call-next"));
+        let only = |queues: Vec<&str>| json!({"counter_id": counter1, "queue_ids": queues});
+
+        // Only Loans (B): its ticket, although the Deposits one is older.
+        let r = agent.post(&path, &only(vec![&queue_b])).await;
+        r.expect(200, None);
+        assert_eq!((r.id(), r.str("queue_id")), (b.id(), queue_b.clone()));
+        // B is empty now: 404 queue_empty although A001 waits.
+        agent.post(&path, &only(vec![&queue_b])).await.expect(404, Some("queue_empty"));
+
+        // Another tenant's queue, an unknown id: 404; a queue of another site of this
+        // tenant (no skill, another site): 422 queue_not_served. None calls anything.
+        let other = other_tenant(&app).await;
+        agent.post(&path, &only(vec![&other.queue])).await.expect(404, Some("not_found"));
+        let unknown = uuid::Uuid::now_v7().to_string();
+        agent.post(&path, &only(vec![&queue_a, &unknown])).await.expect(404, Some("not_found"));
+        let site = admin
+            .post(&admin.t("/sites"), &json!({"name": "Harbour", "timezone": "Africa/Nairobi", "locale": "sw"}))
+            .await;
+        site.expect(201, None);
+        let svc = admin.create_service(site.id(), "Harbour desk").await;
+        svc.expect(201, None);
+        let far = admin.create_queue(svc.id(), "Harbour desk", "H").await;
+        far.expect(201, None);
+        let r = agent.post(&path, &only(vec![&queue_a, &far.id()])).await;
+        r.expect(422, Some("queue_not_served"));
+        assert_eq!(r.body["error"]["field"], "queue_ids");
+        let many: Vec<String> = (0..101).map(|_| queue_a.clone()).collect();
+        let r = agent.post(&path, &json!({"counter_id": counter1, "queue_ids": many})).await;
+        r.expect(422, Some("invalid_request"));
+        assert_eq!(admin.ticket(&a.id()).await.str("status"), "waiting", "refused calls change nothing");
+
+        // French message for the new code.
+        let fr = sq_tests::reqwest::Client::new()
+            .post(app.url(&path))
+            .bearer_auth(&agent.token)
+            .header("accept-language", "fr")
+            .json(&only(vec![&far.id()]))
+            .send()
+            .await
+            .unwrap();
+        let fr = sq_tests::Resp::from(fr).await;
+        fr.expect(422, Some("queue_not_served"));
+        assert!(fr.body["error"]["message"].as_str().unwrap().contains("file"), "{}", fr.body);
+
+        // An empty list is no restriction: A001 is called.
+        let r = agent.post(&path, &only(vec![])).await;
+        r.expect(200, None);
+        assert_eq!(r.id(), a.id());
+
+        // Documented in the OpenAPI document.
+        let doc = app.get("/api/v1/openapi.json", None).await;
+        let text = doc.body.to_string();
+        assert!(text.contains("queue_ids") && text.contains("queue_not_served"));
+    }
 }

@@ -327,4 +327,77 @@ sq_tests::backend_tests! {
         let r = client().get(app.url("/display/sqd_nope/events")).send().await.unwrap();
         assert_eq!(r.status(), StatusCode::NOT_FOUND);
     }
+
+    async fn the_console_serves_the_chosen_queues_only(app) {
+        let seed = app.seed_demo().await;
+        let admin = app.login("admin@demo.test", DEMO_PASSWORD).await;
+        let a = admin.create_ticket(seed.services[0].id).await;
+        a.expect(201, None);
+        admin.create_ticket(seed.services[1].id).await.expect(201, None);
+        let queue_b = seed.queues[1].id;
+        let mut cookies = web_login(&app, "agent1@demo.test").await;
+        let get = |cookie: String| {
+            let url = app.url("/console");
+            async move { client().get(url).header("cookie", cookie).send().await.unwrap().text().await.unwrap() }
+        };
+        // The counter first, remembered in its cookie.
+        let r = post_form(&app, "/console/counter", &cookies, &format!("_csrf={CSRF}&counter_id={}", seed.counters[0].id), &[]).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let c = set_cookie(&r, "sq_counter").unwrap();
+        cookies = format!("{cookies}; {}", c.split(';').next().unwrap());
+
+        // Every queue the agent serves is offered, none ticked; both tickets wait.
+        let html = get(cookies.clone()).await;
+        assert!(html.contains("Queues I serve"), "{html}");
+        for q in &seed.queues {
+            assert!(html.contains(&format!("value=\"{}\"", q.id)), "{} offered", q.name);
+        }
+        assert!(!html.contains("checked"));
+        assert!(html.contains("A001") && html.contains("B001"));
+
+        // Without the CSRF token, or with a queue of another tenant or a bad id: refused,
+        // nothing remembered.
+        let body = format!("queue_id={queue_b}");
+        let r = post_form(&app, "/console/queues", &cookies, &body, &[]).await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        assert!(set_cookie(&r, "sq_queues").is_none());
+        let stranger = uuid::Uuid::now_v7();
+        let r = post_form(&app, "/console/queues", &cookies, &format!("_csrf={CSRF}&queue_id={queue_b}&queue_id={stranger}"), &[]).await;
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+        assert!(set_cookie(&r, "sq_queues").is_none());
+        let r = post_form(&app, "/console/queues", &cookies, &format!("_csrf={CSRF}&queue_id=nope"), &[("accept-language", "fr")]).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(set_cookie(&r, "sq_queues").is_none());
+
+        // Only Loans (B): remembered, ticked, the waiting list shows B only.
+        let r = post_form(&app, "/console/queues", &cookies, &format!("_csrf={CSRF}&{body}"), &[]).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let c = set_cookie(&r, "sq_queues").expect("the choice is remembered");
+        for flag in ["HttpOnly", "SameSite=Strict"] {
+            assert!(c.contains(flag), "{c}");
+        }
+        let chosen = format!("{cookies}; {}", c.split(';').next().unwrap());
+        let html = get(chosen.clone()).await;
+        assert!(html.contains(&format!("value=\"{queue_b}\" checked")), "{html}");
+        assert!(html.contains("B001") && !html.contains("A001"), "{html}");
+
+        // Call next calls from B (though A001 is older), then finds nothing.
+        let r = post_form(&app, "/console/call-next", &chosen, &format!("_csrf={CSRF}"), &[]).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        assert_eq!(r.headers()["location"], "/console");
+        let tickets = admin.tickets().await;
+        let b = tickets.iter().find(|t| t["number"] == "B001").unwrap();
+        assert_eq!(b["status"], "called");
+        let r = post_form(&app, "/console/call-next", &chosen, &format!("_csrf={CSRF}"), &[]).await;
+        assert_eq!(r.headers()["location"], "/console?msg=queue_empty");
+        assert_eq!(admin.ticket(&a.id()).await.str("status"), "waiting");
+
+        // Ticking none forgets the choice: all my queues again.
+        let r = post_form(&app, "/console/queues", &chosen, &format!("_csrf={CSRF}"), &[]).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        assert!(set_cookie(&r, "sq_queues").unwrap().contains("Max-Age=0"));
+        let r = post_form(&app, "/console/call-next", &cookies, &format!("_csrf={CSRF}"), &[]).await;
+        assert_eq!(r.headers()["location"], "/console");
+        assert_eq!(admin.ticket(&a.id()).await.str("status"), "called");
+    }
 }

@@ -1674,10 +1674,12 @@ impl Store for PostgresStore {
         tenant: TenantId,
         agent_id: AgentId,
         counter_id: CounterId,
+        queues: Option<&[QueueId]>,
         ctx: &AuditContext,
     ) -> Result<Option<Ticket>> {
         let at = truncate_micros(ctx.at);
         let ctx = ctx.clone();
+        let only: Option<Vec<uuid::Uuid>> = queues.map(|qs| qs.iter().map(|q| q.0).collect());
         self.write(tenant, async move |tx: &mut PgConnection| {
             let ctx = &ctx;
             // The agent's site and skills and the counter's site, in one round trip.
@@ -1721,10 +1723,12 @@ impl Store for PostgresStore {
                 "SELECT q.id, q.service_id, q.policy, q.policy_state, s.sla_target_secs \
                  FROM queues q JOIN services s ON s.id = q.service_id \
                  WHERE q.site_id = $1 AND q.status IN ('open', 'paused') AND q.service_id = ANY($2) \
+                   AND ($3::uuid[] IS NULL OR q.id = ANY($3)) \
                  ORDER BY q.id FOR NO KEY UPDATE OF q",
             )
             .bind(agent_site)
             .bind(&services)
+            .bind(&only)
             .fetch_all(&mut *tx)
             .await
             .map_err(db)?;

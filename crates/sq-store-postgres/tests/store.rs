@@ -325,7 +325,9 @@ async fn another_tenants_rows_are_simply_not_found() {
         Err(StoreError::NotFound("queue"))
     ));
     assert!(matches!(
-        store.call_next(ta, b.agent.id, b.counter.id, &c).await,
+        store
+            .call_next(ta, b.agent.id, b.counter.id, None, &c)
+            .await,
         Err(StoreError::NotFound("agent"))
     ));
     assert!(matches!(
@@ -690,7 +692,7 @@ async fn call_next_never_calls_a_ticket_cancelled_under_it() {
         tasks.spawn(async move {
             let mut n = 0;
             while store
-                .call_next(t, a, k, &ctx(at(9, 5)))
+                .call_next(t, a, k, None, &ctx(at(9, 5)))
                 .await
                 .unwrap()
                 .is_some()
@@ -837,7 +839,7 @@ async fn transfers_and_calls_interleave_without_deadlock() {
     let drain = |store: Arc<PostgresStore>, a, k| async move {
         let mut n = 0usize;
         while store
-            .call_next(t, a, k, &ctx(at(9, 5)))
+            .call_next(t, a, k, None, &ctx(at(9, 5)))
             .await
             .unwrap()
             .is_some()
@@ -928,7 +930,7 @@ async fn feed_readers_never_miss_a_late_commit() {
                     .await
                     .unwrap();
                 store
-                    .call_next(t, agent, counter, &ctx(at(9, 1)))
+                    .call_next(t, agent, counter, None, &ctx(at(9, 1)))
                     .await
                     .unwrap();
             }

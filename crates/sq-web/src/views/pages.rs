@@ -131,6 +131,14 @@ pub(crate) struct ConsoleLive {
     flash: Option<String>,
 }
 
+/// One checkbox of "Queues I serve".
+pub(crate) struct QueueChoice {
+    pub id: String,
+    pub name: String,
+    pub prefix: String,
+    pub checked: bool,
+}
+
 #[derive(Template)]
 #[template(path = "console.html")]
 struct ConsolePage {
@@ -139,17 +147,41 @@ struct ConsolePage {
     agent: Option<Agent>,
     counters: Vec<Counter>,
     counter: Option<Counter>,
+    queue_choices: Vec<QueueChoice>,
     site_id: String,
     live: String,
 }
 
 const COUNTER_COOKIE: &str = "sq_counter";
+/// The agent's chosen queues ("Queues I serve"), ids joined by `.` (a cookie value may not
+/// hold commas). Absent: all the queues the agent serves.
+const QUEUES_COOKIE: &str = "sq_queues";
 
 struct ConsoleData {
     agent: Option<Agent>,
     counters: Vec<Counter>,
     counter: Option<Counter>,
     site: Option<SiteId>,
+    /// The queues of the agent's site (transfer targets).
+    site_queues: Vec<Queue>,
+    /// Those the agent has a skill for: what "Queues I serve" offers.
+    servable: Vec<Queue>,
+    /// The chosen ones among `servable` (from the cookie); empty: all of them.
+    chosen: Vec<QueueId>,
+}
+
+impl ConsoleData {
+    /// The queues the waiting list shows and Call next calls from.
+    fn serving(&self) -> impl Iterator<Item = &Queue> {
+        self.servable
+            .iter()
+            .filter(|q| self.chosen.is_empty() || self.chosen.contains(&q.id))
+    }
+
+    /// The restriction to hand to call-next: `None` when nothing is chosen.
+    fn restriction(&self) -> Option<&[QueueId]> {
+        (!self.chosen.is_empty()).then_some(self.chosen.as_slice())
+    }
 }
 
 async fn console_data(
@@ -175,11 +207,40 @@ async fn console_data(
         .find(|c| Some(c.id.to_string()) == chosen)
         .cloned();
     let site = agent.as_ref().map(|a| a.site_id);
+    let site_queues: Vec<Queue> = match &agent {
+        Some(a) => s
+            .app
+            .queues(p, &staff.tenant)
+            .await?
+            .into_iter()
+            .filter(|q| q.site_id == a.site_id)
+            .collect(),
+        None => Vec::new(),
+    };
+    let servable: Vec<Queue> = site_queues
+        .iter()
+        .filter(|q| {
+            agent
+                .as_ref()
+                .is_some_and(|a| a.weight_for(q.service_id).is_some())
+        })
+        .cloned()
+        .collect();
+    // A remembered queue the agent no longer serves (skill removed) is simply dropped.
+    let remembered = cookie(headers, QUEUES_COOKIE).unwrap_or_default();
+    let chosen = servable
+        .iter()
+        .map(|q| q.id)
+        .filter(|id| remembered.split('.').any(|x| x == id.to_string()))
+        .collect();
     Ok(ConsoleData {
         agent,
         counters,
         counter,
         site,
+        site_queues,
+        servable,
+        chosen,
     })
 }
 
@@ -233,18 +294,8 @@ async fn console_live_html(
     } else {
         clock((served.iter().sum::<f64>() / served.len() as f64).round() as i64)
     };
-    let queues: Vec<Queue> = s
-        .app
-        .queues(p, t)
-        .await?
-        .into_iter()
-        .filter(|q| q.site_id == agent.site_id)
-        .collect();
     let mut waiting = Vec::new();
-    for q in queues
-        .iter()
-        .filter(|q| agent.weight_for(q.service_id).is_some())
-    {
+    for q in d.serving() {
         let o: QueueOverview = s.app.queue_overview(p, t, q.id).await?;
         for v in o.next {
             let TicketView { ticket, .. } = v;
@@ -282,7 +333,7 @@ async fn console_live_html(
         current,
         customer,
         language,
-        transfer_queues: queues,
+        transfer_queues: d.site_queues.clone(),
         waiting: waiting.into_iter().map(|(_, w)| w).collect(),
         served_today: served.len(),
         avg_service: avg,
@@ -313,9 +364,20 @@ pub(crate) async fn console(
         Ok(h) => h,
         Err(e) => return app_error(&tr, e),
     };
+    let queue_choices = d
+        .servable
+        .iter()
+        .map(|q| QueueChoice {
+            id: q.id.to_string(),
+            name: q.name.as_str().to_owned(),
+            prefix: q.prefix.to_string(),
+            checked: d.chosen.contains(&q.id),
+        })
+        .collect();
     let page = ConsolePage {
         nav: Nav::of(&staff.principal, csrf),
         tr,
+        queue_choices,
         site_id: d.site.map(|x| x.to_string()).unwrap_or_default(),
         agent: d.agent,
         counters: d.counters,
@@ -367,6 +429,55 @@ pub(crate) async fn console_counter(
     )
 }
 
+/// "Queues I serve": remembers the ticked queues in a cookie, like the counter. Every id
+/// must be a queue the agent serves (else nothing is remembered: 422 `invalid_id` for a
+/// malformed id, 404 for one this tenant does not have, 422 `queue_not_served` for one of
+/// another site or service); none ticked forgets the choice (all my queues).
+pub(crate) async fn console_queues(
+    State(s): State<WebState>,
+    staff: Staff,
+    headers: HeaderMap,
+    CsrfForm(form): CsrfForm,
+) -> Response {
+    let (tr, _) = negotiate(&headers, None, None);
+    let d = match console_data(&s, &staff, &headers).await {
+        Ok(d) => d,
+        Err(e) => return app_error(&tr, e),
+    };
+    let mut chosen: Vec<QueueId> = Vec::new();
+    for raw in form.all("queue_id") {
+        let Ok(id) = raw.parse::<QueueId>() else {
+            return error_page(&tr, StatusCode::UNPROCESSABLE_ENTITY, "invalid_id");
+        };
+        if !d.servable.iter().any(|q| q.id == id) {
+            let code = if d.site_queues.iter().any(|q| q.id == id) {
+                "queue_not_served"
+            } else {
+                match s.app.store.queue(staff.tenant.id, id).await {
+                    Ok(Some(_)) => "queue_not_served",
+                    Ok(None) => "not_found",
+                    Err(e) => return app_error(&tr, e.into()),
+                }
+            };
+            let status = crate::error::ApiError::from_code(code).status();
+            return error_page(&tr, status, code);
+        }
+        if !chosen.contains(&id) {
+            chosen.push(id);
+        }
+    }
+    let value = chosen
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(".");
+    let age = if chosen.is_empty() { 0 } else { 365 * 86400 };
+    with_cookies(
+        Redirect::to("/console").into_response(),
+        [set_cookie(&headers, QUEUES_COOKIE, &value, Some(age))],
+    )
+}
+
 fn back(result: Result<(), AppError>) -> Response {
     match result {
         Ok(()) => Redirect::to("/console").into_response(),
@@ -388,7 +499,7 @@ pub(crate) async fn console_call_next(
         Ok(d) => d,
         Err(e) => return app_error(&tr, e),
     };
-    let (Some(agent), Some(counter)) = (d.agent, d.counter) else {
+    let (Some(agent), Some(counter)) = (&d.agent, &d.counter) else {
         return back(Err(AppError::Invalid {
             code: "counter_required",
             field: "counter_id",
@@ -402,6 +513,7 @@ pub(crate) async fn console_call_next(
             &staff.tenant,
             agent.id,
             counter.id,
+            d.restriction(),
             &staff.meta,
         )
         .await;
