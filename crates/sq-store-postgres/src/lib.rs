@@ -89,6 +89,7 @@
 //!   and calls replay in the order they happened. The head is taken last, so whoever holds
 //!   it waits for nothing else: no lock cycle goes through it.
 
+mod announcements;
 mod lanes;
 mod messaging;
 mod rows;

@@ -28,6 +28,7 @@
 //! LIMIT or compared against a partial index's WHERE makes SQLite re-prepare the statement
 //! on every execution (write `(SELECT ?)` there instead).
 
+mod announcements;
 mod codec;
 mod messaging;
 mod writer;

@@ -93,6 +93,7 @@ macro_rules! contract_tests {
             devices,
             contact_summary,
             call_next_from_chosen_queues,
+            announcements,
         );
     };
     (@each $factory:path; $($name:ident),* $(,)?) => {$(
@@ -136,6 +137,7 @@ pub const TESTS: &[&str] = &[
     "devices",
     "contact_summary",
     "call_next_from_chosen_queues",
+    "announcements",
 ];
 
 // ---- fixtures -------------------------------------------------------------------------
@@ -2964,4 +2966,140 @@ pub async fn call_next_from_chosen_queues(store: Arc<dyn Store>) {
         3
     );
     assert!(sq_domain::audit::verify(&log).is_ok());
+}
+
+/// Display announcements (issue 5): created on the tenant's own sites only, listed per site
+/// in publication order, filtered by their window (start inclusive, end exclusive), deleted
+/// once; each write audited in the chain; nothing crosses tenants.
+pub async fn announcements(store: Arc<dyn Store>) {
+    let s = &*store;
+    let w = world(s, "ann").await;
+    let other = world(s, "ann-other").await;
+    let t = w.tenant.id;
+    let lobby = site(s, t, "Lobby", "Africa/Nairobi").await;
+    let new = |site_id, text: &str, starts_at, ends_at| NewAnnouncement {
+        site_id,
+        text: text.parse().unwrap(),
+        starts_at,
+        ends_at,
+    };
+    let theirs = s
+        .create_announcement(t, new(other.site.id, "x", None, None), &ctx(secs(1)))
+        .await;
+    not_found(theirs, "site");
+
+    let always = s
+        .create_announcement(t, new(w.site.id, "Welcome", None, None), &ctx(secs(1)))
+        .await
+        .unwrap();
+    assert_eq!((always.tenant_id, always.site_id), (t, w.site.id));
+    assert_eq!(always.text.as_str(), "Welcome");
+    assert_eq!(always.created_at, truncate_micros(secs(1)));
+    let window = s
+        .create_announcement(
+            t,
+            new(
+                w.site.id,
+                "Closed at noon — عيد مبارك",
+                Some(secs(100)),
+                Some(secs(200)),
+            ),
+            &ctx(secs(2)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(window.starts_at, Some(truncate_micros(secs(100))));
+    let elsewhere = s
+        .create_announcement(
+            t,
+            new(lobby.id, "Lobby only", None, Some(secs(50))),
+            &ctx(secs(3)),
+        )
+        .await
+        .unwrap();
+
+    // Exact round trip, publication order, per site.
+    assert_eq!(
+        s.announcements(t, w.site.id, None).await.unwrap(),
+        vec![always.clone(), window.clone()]
+    );
+    assert_eq!(
+        s.announcements(t, lobby.id, None).await.unwrap(),
+        vec![elsewhere.clone()]
+    );
+    // The window: before, at the start, inside, at the (exclusive) end.
+    let active = |at| async move {
+        s.announcements(t, w.site.id, Some(at))
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|a| a.id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(active(secs(99)).await, vec![always.id]);
+    assert_eq!(active(secs(100)).await, vec![always.id, window.id]);
+    assert_eq!(active(secs(150)).await, vec![always.id, window.id]);
+    assert_eq!(active(secs(200)).await, vec![always.id]);
+    assert!(window.is_active(secs(150)) && !window.is_active(secs(200)));
+    assert!(
+        s.announcements(t, lobby.id, Some(secs(60)))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Another tenant sees none of them and cannot delete them.
+    assert!(
+        s.announcements(other.tenant.id, w.site.id, None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    not_found(
+        s.delete_announcement(other.tenant.id, always.id, &ctx(secs(4)))
+            .await,
+        "announcement",
+    );
+    let gone = s
+        .delete_announcement(t, always.id, &ctx(secs(5)))
+        .await
+        .unwrap();
+    assert_eq!(gone, always);
+    not_found(
+        s.delete_announcement(t, always.id, &ctx(secs(6))).await,
+        "announcement",
+    );
+    assert_eq!(
+        s.announcements(t, w.site.id, None).await.unwrap(),
+        vec![window]
+    );
+
+    let log = s.audit_log(t).await.unwrap();
+    let acts: Vec<_> = log
+        .iter()
+        .filter(|r| r.entry.entity_type == "announcement")
+        .map(|r| r.entry.action.as_str())
+        .collect();
+    assert_eq!(
+        acts,
+        [
+            "announcement.create",
+            "announcement.create",
+            "announcement.create",
+            "announcement.delete"
+        ]
+    );
+    let deleted = log
+        .iter()
+        .find(|r| r.entry.action == "announcement.delete")
+        .unwrap();
+    assert_eq!(deleted.entry.before.as_ref().unwrap()["text"], "Welcome");
+    assert!(sq_domain::audit::verify(&log).is_ok());
+    assert!(
+        s.audit_log(other.tenant.id)
+            .await
+            .unwrap()
+            .iter()
+            .all(|r| r.entry.entity_type != "announcement")
+    );
 }

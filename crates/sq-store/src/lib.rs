@@ -20,12 +20,14 @@ use sq_domain::*;
 use std::collections::BTreeMap;
 use std::fmt::Debug;
 
+mod announcements;
 #[cfg(feature = "contract")]
 pub mod contract;
 #[cfg(feature = "group")]
 pub mod group;
 mod messaging;
 
+pub use announcements::*;
 pub use messaging::*;
 
 #[derive(Debug, thiserror::Error)]
@@ -290,7 +292,7 @@ pub fn device_audit(d: &Device) -> serde_json::Value {
 }
 
 #[async_trait]
-pub trait Store: MessageStore + Send + Sync + Debug + 'static {
+pub trait Store: MessageStore + AnnouncementStore + Send + Sync + Debug + 'static {
     /// Round-trips to the database.
     async fn health(&self) -> Result<()>;
 
