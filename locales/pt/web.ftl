@@ -15,6 +15,7 @@ web-nav-label = Principal
 web-nav-console = Consola
 web-nav-supervisor = Supervisão
 web-nav-devices = Dispositivos
+web-nav-announcements = Avisos
 web-logout = Terminar sessão
 web-login-title = Entrada do pessoal
 web-login-email = Endereço de e-mail
@@ -100,6 +101,21 @@ web-devices-revoke = Revogar
 # $name: the device's name
 web-devices-created = O dispositivo { $name } está emparelhado
 web-devices-key-once = Abra este endereço no dispositivo. A chave só é mostrada uma vez.
+
+## Announcements (display tickers)
+web-ann-title = Avisos dos ecrãs
+web-ann-new = Publicar um aviso
+web-ann-text = Texto
+web-ann-starts = Mostrar a partir de
+web-ann-ends = Mostrar até
+web-ann-times-hint = Opcional. As horas estão no fuso horário do local ({ $zone }); deixe ambos vazios para o mostrar a partir de agora até o apagar.
+web-ann-publish = Publicar
+web-ann-list = Avisos deste local
+web-ann-none = Sem avisos: os ecrãs mostram a mensagem de boas-vindas.
+web-ann-status-active = Em exibição
+web-ann-status-scheduled = Agendado
+web-ann-status-ended = Terminado
+web-ann-delete = Apagar
 
 ## Display
 web-display-title = A chamar

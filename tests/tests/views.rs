@@ -400,4 +400,80 @@ sq_tests::backend_tests! {
         assert_eq!(r.headers()["location"], "/console");
         assert_eq!(admin.ticket(&a.id()).await.str("status"), "called");
     }
+
+    async fn announcements_reach_the_display_page_and_its_open_feed(app) {
+        let seed = app.seed_demo().await;
+        let (display, _) = key(&seed, "display");
+        let page = || {
+            let url = app.url(&format!("/display/{display}"));
+            async move { client().get(url).send().await.unwrap().text().await.unwrap() }
+        };
+        // None yet: the localised welcome line.
+        let html = page().await;
+        assert!(html.contains("Please keep your ticket ready"), "{html}");
+
+        // An open display (server-sent events: the same frames as the socket).
+        let mut events = client()
+            .get(app.url(&format!("/display/{display}/events")))
+            .send()
+            .await
+            .unwrap();
+        let mut seen = String::new();
+        while !seen.contains("\"ticker\":[]") {
+            let chunk = tokio::time::timeout(Duration::from_secs(5), events.chunk()).await.unwrap().unwrap().unwrap();
+            seen.push_str(&String::from_utf8_lossy(&chunk));
+        }
+
+        // Published through the admin page (CSRF checked): refused without the token.
+        let admin = web_login(&app, "admin@demo.test").await;
+        let body = format!("site_id={}&text=Branch+closes+at+noon+%E2%80%94+%D8%B9%D9%8A%D8%AF+%D9%85%D8%A8%D8%A7%D8%B1%D9%83&starts_at=&ends_at=", seed.site.id);
+        let r = post_form(&app, "/admin/announcements", &admin, &body, &[]).await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        let bad = format!("_csrf={CSRF}&site_id={}&text=&starts_at=&ends_at=", seed.site.id);
+        let r = post_form(&app, "/admin/announcements", &admin, &bad, &[("accept-language", "sw")]).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.text().await.unwrap().contains("Andika tangazo"));
+        let started = std::time::Instant::now();
+        let r = post_form(&app, "/admin/announcements", &admin, &format!("_csrf={CSRF}&{body}"), &[]).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+
+        // The open display gets a ticker frame without reloading.
+        while !seen.contains("Branch closes at noon") {
+            let left = Duration::from_secs(3).saturating_sub(started.elapsed());
+            let chunk = tokio::time::timeout(left, events.chunk())
+                .await
+                .unwrap_or_else(|_| panic!("no ticker frame within 3 s: {seen}"))
+                .unwrap()
+                .unwrap();
+            seen.push_str(&String::from_utf8_lossy(&chunk));
+        }
+        assert!(seen.contains("\"type\":\"ticker\""), "{seen}");
+        // A page loaded now shows it instead of the welcome line.
+        let html = page().await;
+        assert!(html.contains("<bdi>Branch closes at noon — عيد مبارك</bdi>"), "{html}");
+        assert!(!html.contains(">Welcome to"), "{html}");
+
+        // The admin page lists it; an agent may not see the page; deleting it (CSRF
+        // checked) empties the ticker live.
+        let list = client().get(app.url("/admin/announcements")).header("cookie", admin.clone()).send().await.unwrap();
+        assert_eq!(list.status(), StatusCode::OK);
+        let html = list.text().await.unwrap();
+        assert!(html.contains("Branch closes at noon"), "{html}");
+        let agent = web_login(&app, "agent1@demo.test").await;
+        let r = client().get(app.url("/admin/announcements")).header("cookie", agent).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        let start = html.find("/admin/announcements/").unwrap() + "/admin/announcements/".len();
+        let id = &html[start..start + 36];
+        let del = format!("/admin/announcements/{id}/delete");
+        let r = post_form(&app, &del, &admin, &format!("site_id={}", seed.site.id), &[]).await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        seen.clear();
+        let r = post_form(&app, &del, &admin, &format!("_csrf={CSRF}&site_id={}", seed.site.id), &[]).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        while !seen.contains("\"items\":[]") {
+            let chunk = tokio::time::timeout(Duration::from_secs(3), events.chunk()).await.unwrap().unwrap().unwrap();
+            seen.push_str(&String::from_utf8_lossy(&chunk));
+        }
+        assert!(page().await.contains("Please keep your ticket ready"));
+    }
 }

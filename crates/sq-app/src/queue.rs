@@ -1,7 +1,7 @@
 //! Queue use cases: the catalogue (sites, services, queues, counters, agents), issuing and
 //! calling tickets, ticket actions, live positions and ETAs, and the audit check.
 
-use crate::{App, AppError, Principal, RequestMeta, Result};
+use crate::{App, AppError, Change, Principal, RequestMeta, Result};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sq_domain::audit::BrokenLink;
@@ -263,7 +263,7 @@ impl App {
             .await?;
         metrics::counter!("sq_tickets_issued_total", "channel" => ticket.channel.as_str())
             .increment(1);
-        self.bus.publish(t.id);
+        self.bus.publish(Change::Tickets(t.id));
         self.view(t, ticket).await
     }
 
@@ -465,7 +465,7 @@ impl App {
             .await?
             .ok_or(AppError::QueueEmpty)?;
         metrics::counter!("sq_tickets_called_total").increment(1);
-        self.bus.publish(t.id);
+        self.bus.publish(Change::Tickets(t.id));
         Ok(TicketView {
             ticket: called,
             position: None,
@@ -505,7 +505,7 @@ impl App {
             .store
             .transition(t.id, id, action, &self.ctx(p, meta))
             .await?;
-        self.bus.publish(t.id);
+        self.bus.publish(Change::Tickets(t.id));
         self.view(t, done.created.unwrap_or(done.ticket)).await
     }
 

@@ -56,6 +56,8 @@ pub const ERROR_CODES: &[(&str, StatusCode)] = &[
     ("invalid_policy", StatusCode::UNPROCESSABLE_ENTITY),
     ("invalid_skill", StatusCode::UNPROCESSABLE_ENTITY),
     ("queue_not_served", StatusCode::UNPROCESSABLE_ENTITY),
+    ("invalid_announcement", StatusCode::UNPROCESSABLE_ENTITY),
+    ("invalid_time_window", StatusCode::UNPROCESSABLE_ENTITY),
     ("weak_password", StatusCode::UNPROCESSABLE_ENTITY),
     ("site_required", StatusCode::UNPROCESSABLE_ENTITY),
     ("scopes_required", StatusCode::UNPROCESSABLE_ENTITY),

@@ -57,6 +57,14 @@ pub(crate) fn routes() -> Router<WebState> {
             get(pages::devices).post(pages::create_device),
         )
         .route("/admin/devices/{id}/revoke", post(pages::revoke_device))
+        .route(
+            "/admin/announcements",
+            get(pages::announcements).post(pages::create_announcement),
+        )
+        .route(
+            "/admin/announcements/{id}/delete",
+            post(pages::delete_announcement),
+        )
         .route("/live/ws", get(live::staff_ws))
         .route("/live/events", get(live::staff_events))
         .route("/display/{key}", get(public::display))

@@ -95,6 +95,7 @@ pub(crate) struct Nav {
     pub csrf: String,
     pub can_supervise: bool,
     pub can_manage: bool,
+    pub can_announce: bool,
 }
 
 impl Nav {
@@ -103,6 +104,7 @@ impl Nav {
             csrf,
             can_supervise: p.scopes.contains(&Scope::ReadReports),
             can_manage: p.scopes.contains(&Scope::ManageTenant),
+            can_announce: p.scopes.contains(&Scope::ManageAnnouncements),
         }
     }
 }
@@ -867,6 +869,190 @@ pub(crate) async fn revoke_device(
         .await
     {
         Ok(_) => Redirect::to("/admin/devices").into_response(),
+        Err(e) => app_error(&tr, e),
+    }
+}
+
+// ---- announcements ------------------------------------------------------------------------
+
+/// One row of the announcements table, with its times in the site's zone.
+pub(crate) struct AnnouncementRow {
+    pub id: String,
+    pub text: String,
+    pub starts: String,
+    pub ends: String,
+    /// `active`, `scheduled` or `ended`.
+    pub status: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "announcements.html")]
+struct AnnouncementsPage {
+    tr: Tr,
+    nav: Nav,
+    sites: Vec<Site>,
+    site: Option<Site>,
+    rows: Vec<AnnouncementRow>,
+}
+
+async fn announcements_page(
+    s: &WebState,
+    staff: &Staff,
+    headers: &HeaderMap,
+    tr: Tr,
+    wanted: Option<&str>,
+) -> Response {
+    let (csrf, set) = csrf_token(headers);
+    let p = &staff.principal;
+    let t = &staff.tenant;
+    if let Err(e) = p.require(Scope::ManageAnnouncements) {
+        return app_error(&tr, e);
+    }
+    let sites = match s.app.sites(p, t).await {
+        Ok(x) => x,
+        Err(e) => return app_error(&tr, e),
+    };
+    let site = chosen_site(&sites, wanted);
+    let mut rows = Vec::new();
+    if let Some(site) = &site {
+        let list = match s.app.announcements(p, t, site.id).await {
+            Ok(x) => x,
+            Err(e) => return app_error(&tr, e),
+        };
+        let now = s.app.now();
+        let local = |at: Option<chrono::DateTime<Utc>>| {
+            at.map_or_else(
+                || "—".to_owned(),
+                |x| {
+                    x.with_timezone(&site.timezone.0)
+                        .format("%Y-%m-%d %H:%M")
+                        .to_string()
+                },
+            )
+        };
+        rows = list
+            .into_iter()
+            .map(|a| AnnouncementRow {
+                id: a.id.to_string(),
+                status: if a.is_active(now) {
+                    "active"
+                } else if a.starts_at.is_some_and(|x| x > now) {
+                    "scheduled"
+                } else {
+                    "ended"
+                },
+                starts: local(a.starts_at),
+                ends: local(a.ends_at),
+                text: a.text.into(),
+            })
+            .collect();
+    }
+    let page = AnnouncementsPage {
+        tr,
+        nav: Nav::of(p, csrf),
+        sites,
+        site,
+        rows,
+    };
+    with_cookies(render(&page), set)
+}
+
+pub(crate) async fn announcements(
+    State(s): State<WebState>,
+    staff: Staff,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Response {
+    let (tr, chosen) = negotiate(&headers, q.as_deref(), None);
+    let res = announcements_page(&s, &staff, &headers, tr, q.as_deref()).await;
+    with_cookies(res, lang_cookie(&headers, chosen))
+}
+
+/// A `datetime-local` field in the site's time zone; empty is `None`. In a DST gap or
+/// fold the earlier instant is taken.
+fn local_time(
+    form: &Form,
+    field: &'static str,
+    zone: chrono_tz::Tz,
+) -> Result<Option<chrono::DateTime<Utc>>, &'static str> {
+    let Some(v) = form.get(field).map(|v| v.trim()).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    let naive = chrono::NaiveDateTime::parse_from_str(v, "%Y-%m-%dT%H:%M")
+        .or_else(|_| chrono::NaiveDateTime::parse_from_str(v, "%Y-%m-%dT%H:%M:%S"))
+        .map_err(|_| "invalid_request")?;
+    use chrono::TimeZone as _;
+    zone.from_local_datetime(&naive)
+        .earliest()
+        .or_else(|| {
+            zone.from_local_datetime(&(naive + chrono::Duration::hours(1)))
+                .earliest()
+        })
+        .map(|x| Some(x.with_timezone(&Utc)))
+        .ok_or("invalid_request")
+}
+
+pub(crate) async fn create_announcement(
+    State(s): State<WebState>,
+    staff: Staff,
+    headers: HeaderMap,
+    CsrfForm(form): CsrfForm,
+) -> Response {
+    let (tr, _) = negotiate(&headers, None, None);
+    let Some(site_id) = form.get("site_id").and_then(|v| v.parse::<SiteId>().ok()) else {
+        return error_page(&tr, StatusCode::UNPROCESSABLE_ENTITY, "invalid_id");
+    };
+    let p = &staff.principal;
+    let site = match s.app.store.site(staff.tenant.id, site_id).await {
+        Ok(Some(x)) if p.may_see_site(x.id) => x,
+        Ok(_) => return error_page(&tr, StatusCode::NOT_FOUND, "not_found"),
+        Err(e) => return app_error(&tr, e.into()),
+    };
+    let window = local_time(&form, "starts_at", site.timezone.0)
+        .and_then(|a| Ok((a, local_time(&form, "ends_at", site.timezone.0)?)));
+    let (starts_at, ends_at) = match window {
+        Ok(w) => w,
+        Err(code) => return error_page(&tr, StatusCode::UNPROCESSABLE_ENTITY, code),
+    };
+    let text = form.get("text").cloned().unwrap_or_default();
+    match s
+        .app
+        .create_announcement(
+            p,
+            &staff.tenant,
+            site.id,
+            &text,
+            starts_at,
+            ends_at,
+            &staff.meta,
+        )
+        .await
+    {
+        Ok(_) => Redirect::to(&format!("/admin/announcements?site={}", site.id)).into_response(),
+        Err(e) => app_error(&tr, e),
+    }
+}
+
+pub(crate) async fn delete_announcement(
+    State(s): State<WebState>,
+    staff: Staff,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    CsrfForm(form): CsrfForm,
+) -> Response {
+    let (tr, _) = negotiate(&headers, None, None);
+    let (Ok(id), Some(site)) = (
+        id.parse::<AnnouncementId>(),
+        form.get("site_id").and_then(|v| v.parse::<SiteId>().ok()),
+    ) else {
+        return error_page(&tr, StatusCode::NOT_FOUND, "not_found");
+    };
+    match s
+        .app
+        .delete_announcement(&staff.principal, &staff.tenant, site, id, &staff.meta)
+        .await
+    {
+        Ok(_) => Redirect::to(&format!("/admin/announcements?site={site}")).into_response(),
         Err(e) => app_error(&tr, e),
     }
 }
