@@ -40,7 +40,7 @@ async fn connects_with_a_separate_app_login() {
     );
     assert_eq!(
         audit::verify(&store.audit_log(s.tenant.id).await.unwrap()),
-        Ok(10)
+        Ok(11)
     );
 }
 
@@ -101,7 +101,8 @@ async fn audit_chain_survives_jsonb_key_reordering() {
             "agent.create",
             "ticket.issue",
             "api_key.create",
-            "device.create"
+            "device.create",
+            "announcement.create"
         ]
     );
     assert_eq!(audit::verify(&log), Ok(log.len()));
@@ -386,7 +387,7 @@ async fn another_tenants_rows_are_simply_not_found() {
         Some(b.ticket.clone())
     );
     let log = store.audit_log(b.tenant.id).await.unwrap();
-    assert_eq!(audit::verify(&log), Ok(10));
+    assert_eq!(audit::verify(&log), Ok(11));
 }
 
 #[tokio::test]

@@ -388,15 +388,22 @@ async fn an_open_displays_ticker_follows_announcements_live() {
     let admin = app.login("admin@demo.test", DEMO_PASSWORD).await;
     let path = admin.t(&format!("/sites/{}/announcements", seed.site.id));
     let r = admin
-        .post(&path, &serde_json::json!({"text": "Closed on Friday afternoon"}))
+        .post(
+            &path,
+            &serde_json::json!({"text": "Closed on Friday afternoon"}),
+        )
         .await;
     r.expect(201, None);
     let t0 = Instant::now();
-    eventually(Duration::from_secs(3), "the announcement in the ticker", || async {
-        text(&b, "#ticker")
-            .await
-            .filter(|t| t.contains("Closed on Friday afternoon"))
-    })
+    eventually(
+        Duration::from_secs(3),
+        "the announcement in the ticker",
+        || async {
+            text(&b, "#ticker")
+                .await
+                .filter(|t| t.contains("Closed on Friday afternoon"))
+        },
+    )
     .await;
     println!("announcement → ticker: {} ms", t0.elapsed().as_millis());
     admin
@@ -414,5 +421,9 @@ async fn an_open_displays_ticker_follows_announcements_live() {
         .execute("return window.sqNoReload === 1;", vec![])
         .await
         .unwrap();
-    assert_eq!(same_page, serde_json::json!(true), "updated without a reload");
+    assert_eq!(
+        same_page,
+        serde_json::json!(true),
+        "updated without a reload"
+    );
 }
