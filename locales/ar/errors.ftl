@@ -51,6 +51,9 @@ error-scopes_required = اختر صلاحية واحدة على الأقل.
 error-invalid_duration = يجب أن تكون المدد أكبر من صفر.
 error-invalid_policy = سياسة النداء هذه غير صالحة: يجب أن تكون الأوزان أكبر من صفر.
 error-invalid_skill = يجب أن يكون وزن المهارة بين 1 و100.
+error-queue_not_served = لا يمكنك النداء من هذا الطابور: فهو في فرع آخر أو ليست لديك مهارة لخدمته.
+error-invalid_announcement = أدخل إعلاناً من 1 إلى 280 حرفاً في سطر واحد.
+error-invalid_time_window = يجب أن تكون النهاية بعد البداية.
 
 ## الخادم
 

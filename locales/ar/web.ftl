@@ -15,6 +15,7 @@ web-nav-label = الرئيسية
 web-nav-console = لوحة الموظف
 web-nav-supervisor = الإشراف
 web-nav-devices = الأجهزة
+web-nav-announcements = الإعلانات
 web-logout = تسجيل الخروج
 web-login-title = دخول الموظفين
 web-login-email = البريد الإلكتروني
@@ -26,6 +27,9 @@ web-console-title = لوحة الموظف
 web-console-no-agent = حسابك ليس له ملف موظف، لذا لا يمكنك نداء التذاكر.
 web-console-counter = نافذتي
 web-console-use-counter = استخدم هذه النافذة
+web-console-my-queues = الطوابير التي أخدمها
+web-console-my-queues-hint = يستخدم «نداء التالي» وقائمة الانتظار الطوابير المحددة فقط. لا تحدد شيئاً لخدمة كل طوابيرك.
+web-console-save-queues = حفظ طوابيري
 # $counter: the counter's name
 web-console-at-counter = عند النافذة { $counter }
 web-console-current = التذكرة الحالية
@@ -97,6 +101,21 @@ web-devices-revoke = إلغاء
 # $name: the device's name
 web-devices-created = تم ربط الجهاز { $name }
 web-devices-key-once = افتح هذا العنوان على الجهاز. يظهر المفتاح مرة واحدة فقط.
+
+## Announcements (display tickers)
+web-ann-title = إعلانات الشاشات
+web-ann-new = نشر إعلان
+web-ann-text = النص
+web-ann-starts = العرض ابتداءً من
+web-ann-ends = العرض حتى
+web-ann-times-hint = اختياري. الأوقات بتوقيت الفرع ({ $zone })؛ اترك الحقلين فارغين لعرضه من الآن حتى تحذفه.
+web-ann-publish = نشر
+web-ann-list = إعلانات هذا الفرع
+web-ann-none = لا توجد إعلانات: تعرض الشاشات رسالة الترحيب.
+web-ann-status-active = معروض
+web-ann-status-scheduled = مجدول
+web-ann-status-ended = منتهٍ
+web-ann-delete = حذف
 
 ## Display
 web-display-title = النداء الآن

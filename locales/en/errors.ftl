@@ -56,6 +56,9 @@ error-scopes_required = Choose at least one scope.
 error-invalid_duration = Durations must be greater than zero.
 error-invalid_policy = This calling policy is not valid: weights must be greater than zero.
 error-invalid_skill = A skill weight must be between 1 and 100.
+error-queue_not_served = You cannot call from this queue: it is at another site or you have no skill for its service.
+error-invalid_announcement = Enter an announcement of 1 to 280 characters on one line.
+error-invalid_time_window = The end must be after the start.
 
 ## Server
 

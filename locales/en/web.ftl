@@ -15,6 +15,7 @@ web-nav-label = Main
 web-nav-console = Console
 web-nav-supervisor = Supervisor
 web-nav-devices = Devices
+web-nav-announcements = Announcements
 web-logout = Sign out
 web-login-title = Staff sign-in
 web-login-email = E-mail address
@@ -26,6 +27,9 @@ web-console-title = Agent console
 web-console-no-agent = Your login has no agent profile, so you cannot call tickets.
 web-console-counter = My counter
 web-console-use-counter = Use this counter
+web-console-my-queues = Queues I serve
+web-console-my-queues-hint = Call next and the waiting list use the ticked queues only. Tick none to serve all your queues.
+web-console-save-queues = Save my queues
 # $counter: the counter's name
 web-console-at-counter = At counter { $counter }
 web-console-current = Current ticket
@@ -97,6 +101,22 @@ web-devices-revoke = Revoke
 # $name: the device's name
 web-devices-created = Device { $name } is paired
 web-devices-key-once = Open this address on the device. The key is shown only once.
+
+## Announcements (display tickers)
+web-ann-title = Display announcements
+web-ann-new = Publish an announcement
+web-ann-text = Text
+web-ann-starts = Show from
+web-ann-ends = Show until
+# $zone: the site's IANA time zone, e.g. Africa/Nairobi
+web-ann-times-hint = Optional. Times are in the site's time zone ({ $zone }); leave both empty to show it from now until you delete it.
+web-ann-publish = Publish
+web-ann-list = Announcements of this site
+web-ann-none = No announcements: the displays show their welcome line.
+web-ann-status-active = Showing
+web-ann-status-scheduled = Scheduled
+web-ann-status-ended = Ended
+web-ann-delete = Delete
 
 ## Display
 web-display-title = Now calling

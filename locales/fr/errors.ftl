@@ -50,6 +50,9 @@ error-scopes_required = Choisissez au moins une autorisation.
 error-invalid_duration = Les durées doivent être supérieures à zéro.
 error-invalid_policy = Cette politique d’appel n’est pas valide : les poids doivent être supérieurs à zéro.
 error-invalid_skill = Le poids d’une compétence doit être compris entre 1 et 100.
+error-queue_not_served = Vous ne pouvez pas appeler depuis cette file : elle est dans un autre site ou vous n’avez pas la compétence pour son service.
+error-invalid_announcement = Saisissez une annonce de 1 à 280 caractères sur une seule ligne.
+error-invalid_time_window = La fin doit être postérieure au début.
 
 ## Serveur
 

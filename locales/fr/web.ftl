@@ -15,6 +15,7 @@ web-nav-label = Principal
 web-nav-console = Console
 web-nav-supervisor = Supervision
 web-nav-devices = Appareils
+web-nav-announcements = Annonces
 web-logout = Se déconnecter
 web-login-title = Connexion du personnel
 web-login-email = Adresse e-mail
@@ -26,6 +27,9 @@ web-console-title = Console agent
 web-console-no-agent = Votre compte n’a pas de profil agent : vous ne pouvez pas appeler de tickets.
 web-console-counter = Mon guichet
 web-console-use-counter = Utiliser ce guichet
+web-console-my-queues = Files que je sers
+web-console-my-queues-hint = « Appeler le suivant » et la liste d’attente n’utilisent que les files cochées. Ne cochez rien pour servir toutes vos files.
+web-console-save-queues = Enregistrer mes files
 # $counter: the counter's name
 web-console-at-counter = Au guichet { $counter }
 web-console-current = Ticket en cours
@@ -97,6 +101,21 @@ web-devices-revoke = Révoquer
 # $name: the device's name
 web-devices-created = L’appareil { $name } est associé
 web-devices-key-once = Ouvrez cette adresse sur l’appareil. La clé n’est affichée qu’une fois.
+
+## Announcements (display tickers)
+web-ann-title = Annonces des écrans
+web-ann-new = Publier une annonce
+web-ann-text = Texte
+web-ann-starts = Afficher à partir de
+web-ann-ends = Afficher jusqu’à
+web-ann-times-hint = Facultatif. Les heures sont dans le fuseau du site ({ $zone }) ; laissez les deux vides pour l’afficher dès maintenant et jusqu’à sa suppression.
+web-ann-publish = Publier
+web-ann-list = Annonces de ce site
+web-ann-none = Aucune annonce : les écrans affichent leur message d’accueil.
+web-ann-status-active = Affichée
+web-ann-status-scheduled = Programmée
+web-ann-status-ended = Terminée
+web-ann-delete = Supprimer
 
 ## Display
 web-display-title = Appel en cours

@@ -51,6 +51,9 @@ error-scopes_required = Escolha pelo menos uma permissão.
 error-invalid_duration = As durações têm de ser superiores a zero.
 error-invalid_policy = Esta política de chamada não é válida: os pesos têm de ser superiores a zero.
 error-invalid_skill = O peso de uma competência tem de estar entre 1 e 100.
+error-queue_not_served = Não pode chamar desta fila: é de outro local ou não tem competência para o seu serviço.
+error-invalid_announcement = Escreva um aviso de 1 a 280 caracteres numa só linha.
+error-invalid_time_window = O fim tem de ser depois do início.
 
 ## Servidor
 

@@ -15,6 +15,7 @@ web-nav-label = Principal
 web-nav-console = Consola
 web-nav-supervisor = Supervisão
 web-nav-devices = Dispositivos
+web-nav-announcements = Avisos
 web-logout = Terminar sessão
 web-login-title = Entrada do pessoal
 web-login-email = Endereço de e-mail
@@ -26,6 +27,9 @@ web-console-title = Consola do atendente
 web-console-no-agent = A sua conta não tem perfil de atendente, por isso não pode chamar senhas.
 web-console-counter = O meu balcão
 web-console-use-counter = Usar este balcão
+web-console-my-queues = Filas que atendo
+web-console-my-queues-hint = «Chamar seguinte» e a lista de espera usam apenas as filas marcadas. Não marque nenhuma para atender todas as suas filas.
+web-console-save-queues = Guardar as minhas filas
 # $counter: the counter's name
 web-console-at-counter = No balcão { $counter }
 web-console-current = Senha atual
@@ -97,6 +101,21 @@ web-devices-revoke = Revogar
 # $name: the device's name
 web-devices-created = O dispositivo { $name } está emparelhado
 web-devices-key-once = Abra este endereço no dispositivo. A chave só é mostrada uma vez.
+
+## Announcements (display tickers)
+web-ann-title = Avisos dos ecrãs
+web-ann-new = Publicar um aviso
+web-ann-text = Texto
+web-ann-starts = Mostrar a partir de
+web-ann-ends = Mostrar até
+web-ann-times-hint = Opcional. As horas estão no fuso horário do local ({ $zone }); deixe ambos vazios para o mostrar a partir de agora até o apagar.
+web-ann-publish = Publicar
+web-ann-list = Avisos deste local
+web-ann-none = Sem avisos: os ecrãs mostram a mensagem de boas-vindas.
+web-ann-status-active = Em exibição
+web-ann-status-scheduled = Agendado
+web-ann-status-ended = Terminado
+web-ann-delete = Apagar
 
 ## Display
 web-display-title = A chamar

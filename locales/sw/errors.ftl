@@ -50,6 +50,9 @@ error-scopes_required = Chagua angalau ruhusa moja.
 error-invalid_duration = Muda lazima uwe zaidi ya sifuri.
 error-invalid_policy = Sera hii ya kuita si halali: uzito lazima uwe zaidi ya sifuri.
 error-invalid_skill = Uzito wa ujuzi lazima uwe kati ya 1 na 100.
+error-queue_not_served = Huwezi kuita kutoka foleni hii: iko katika tawi lingine au huna ujuzi wa huduma yake.
+error-invalid_announcement = Andika tangazo la herufi 1 hadi 280 katika mstari mmoja.
+error-invalid_time_window = Mwisho lazima uwe baada ya mwanzo.
 
 ## Seva
 

@@ -15,6 +15,7 @@ web-nav-label = Kuu
 web-nav-console = Dashibodi
 web-nav-supervisor = Msimamizi
 web-nav-devices = Vifaa
+web-nav-announcements = Matangazo
 web-logout = Toka
 web-login-title = Kuingia kwa wafanyakazi
 web-login-email = Barua pepe
@@ -26,6 +27,9 @@ web-console-title = Dashibodi ya mhudumu
 web-console-no-agent = Akaunti yako haina wasifu wa mhudumu, kwa hiyo huwezi kuita tiketi.
 web-console-counter = Dirisha langu
 web-console-use-counter = Tumia dirisha hili
+web-console-my-queues = Foleni ninazohudumia
+web-console-my-queues-hint = «Ita anayefuata» na orodha ya wanaosubiri hutumia foleni zilizochaguliwa tu. Usichague yoyote ili kuhudumia foleni zako zote.
+web-console-save-queues = Hifadhi foleni zangu
 # $counter: the counter's name
 web-console-at-counter = Dirisha { $counter }
 web-console-current = Tiketi ya sasa
@@ -97,6 +101,21 @@ web-devices-revoke = Batilisha
 # $name: the device's name
 web-devices-created = Kifaa { $name } kimeunganishwa
 web-devices-key-once = Fungua anwani hii kwenye kifaa. Ufunguo unaonyeshwa mara moja tu.
+
+## Announcements (display tickers)
+web-ann-title = Matangazo ya skrini
+web-ann-new = Chapisha tangazo
+web-ann-text = Maandishi
+web-ann-starts = Onyesha kuanzia
+web-ann-ends = Onyesha hadi
+web-ann-times-hint = Si lazima. Saa ni za saa za eneo la tawi ({ $zone }); acha zote mbili wazi ili lionyeshwe kuanzia sasa hadi utakapolifuta.
+web-ann-publish = Chapisha
+web-ann-list = Matangazo ya tawi hili
+web-ann-none = Hakuna matangazo: skrini zinaonyesha ujumbe wa kukaribisha.
+web-ann-status-active = Linaonyeshwa
+web-ann-status-scheduled = Limepangwa
+web-ann-status-ended = Limeisha
+web-ann-delete = Futa
 
 ## Display
 web-display-title = Wanaoitwa sasa

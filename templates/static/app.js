@@ -182,9 +182,22 @@
       if (speaking || queue.length) { setTimeout(reload, 60000); return; }
       location.reload();
     }, 24 * 3600 * 1000);
+    // The ticker: the site's active announcements (each isolated, they may be in another
+    // script), or the welcome line when there are none.
+    var ticker = document.getElementById("ticker");
+    function setTicker(items) {
+      if (!ticker || !Array.isArray(items)) return;
+      ticker.textContent = "";
+      if (!items.length) { ticker.textContent = ticker.dataset.fallback; return; }
+      items.forEach(function (text, i) {
+        if (i) { var sep = document.createElement("span"); sep.className = "sep"; sep.setAttribute("aria-hidden", "true"); sep.textContent = " · "; ticker.appendChild(sep); }
+        var b = document.createElement("bdi"); b.textContent = text; ticker.appendChild(b);
+      });
+    }
     var status = document.getElementById("status");
     live(body.dataset.live, function (f) {
-      if (f.type === "snapshot") { calls = f.calls || []; render(); return; }
+      if (f.type === "snapshot") { calls = f.calls || []; render(); setTicker(f.ticker); return; }
+      if (f.type === "ticker") { setTicker(f.items); return; }
       if (f.type === "resync") return;
       if (f.type !== "event") return;
       var i = calls.findIndex(function (c) { return c.ticket_id === f.ticket_id; });

@@ -541,4 +541,152 @@ backend_tests! {
             other => panic!("expected row 4 altered, got {other:?}"),
         }
     }
+
+    async fn call_next_from_chosen_queues_only(app) {
+        let seed = app.seed_demo().await;
+        let (deposits, agent1, counter1) = ids(&seed);
+        let (queue_a, queue_b) = (seed.queues[0].id.to_string(), seed.queues[1].id.to_string());
+        let admin = admin(&app).await;
+        let a = admin.create_ticket(&deposits).await;
+        a.expect(201, None);
+        let b = admin.create_ticket(seed.services[1].id).await;
+        b.expect(201, None);
+        let agent = agent(&app, 1).await;
+        let path = agent.t(&format!("/agents/{agent1}/call-next"));
+        let only = |queues: Vec<&str>| json!({"counter_id": counter1, "queue_ids": queues});
+
+        // Only Loans (B): its ticket, although the Deposits one is older.
+        let r = agent.post(&path, &only(vec![&queue_b])).await;
+        r.expect(200, None);
+        assert_eq!((r.id(), r.str("queue_id")), (b.id(), queue_b.clone()));
+        // B is empty now: 404 queue_empty although A001 waits.
+        agent.post(&path, &only(vec![&queue_b])).await.expect(404, Some("queue_empty"));
+
+        // Another tenant's queue, an unknown id: 404; a queue of another site of this
+        // tenant (no skill, another site): 422 queue_not_served. None calls anything.
+        let other = other_tenant(&app).await;
+        agent.post(&path, &only(vec![&other.queue])).await.expect(404, Some("not_found"));
+        let unknown = uuid::Uuid::now_v7().to_string();
+        agent.post(&path, &only(vec![&queue_a, &unknown])).await.expect(404, Some("not_found"));
+        let site = admin
+            .post(&admin.t("/sites"), &json!({"name": "Harbour", "timezone": "Africa/Nairobi", "locale": "sw"}))
+            .await;
+        site.expect(201, None);
+        let svc = admin.create_service(site.id(), "Harbour desk").await;
+        svc.expect(201, None);
+        let far = admin.create_queue(svc.id(), "Harbour desk", "H").await;
+        far.expect(201, None);
+        let r = agent.post(&path, &only(vec![&queue_a, &far.id()])).await;
+        r.expect(422, Some("queue_not_served"));
+        assert_eq!(r.body["error"]["field"], "queue_ids");
+        let many: Vec<String> = (0..101).map(|_| queue_a.clone()).collect();
+        let r = agent.post(&path, &json!({"counter_id": counter1, "queue_ids": many})).await;
+        r.expect(422, Some("invalid_request"));
+        assert_eq!(admin.ticket(&a.id()).await.str("status"), "waiting", "refused calls change nothing");
+
+        // French message for the new code.
+        let fr = sq_tests::reqwest::Client::new()
+            .post(app.url(&path))
+            .bearer_auth(&agent.token)
+            .header("accept-language", "fr")
+            .json(&only(vec![&far.id()]))
+            .send()
+            .await
+            .unwrap();
+        let fr = sq_tests::Resp::from(fr).await;
+        fr.expect(422, Some("queue_not_served"));
+        assert!(fr.body["error"]["message"].as_str().unwrap().contains("file"), "{}", fr.body);
+
+        // An empty list is no restriction: A001 is called.
+        let r = agent.post(&path, &only(vec![])).await;
+        r.expect(200, None);
+        assert_eq!(r.id(), a.id());
+
+        // Documented in the OpenAPI document.
+        let doc = app.get("/api/v1/openapi.json", None).await;
+        let text = doc.body.to_string();
+        assert!(text.contains("queue_ids") && text.contains("queue_not_served"));
+    }
+
+    async fn announcements_are_managed_per_site_by_admins_and_managers(app) {
+        let seed = app.seed_demo().await;
+        let admin = admin(&app).await;
+        let site = seed.site.id.to_string();
+        let path = admin.t(&format!("/sites/{site}/announcements"));
+        let r = admin.post(&path, &json!({"text": "  Closed on Friday afternoon  "})).await;
+        r.expect(201, None);
+        assert_eq!(r.str("text"), "Closed on Friday afternoon");
+        assert_eq!(r.body["active"], true);
+        assert!(r.body["starts_at"].is_null() && r.body["ends_at"].is_null());
+        let first = r.id();
+        let later = json!({"text": "Holiday hours", "starts_at": "2099-01-01T08:00:00Z", "ends_at": "2099-01-02T08:00:00Z"});
+        let r = admin.post(&path, &later).await;
+        r.expect(201, None);
+        assert_eq!(r.body["active"], false, "scheduled, not yet shown");
+        assert_eq!(r.str("starts_at"), "2099-01-01T08:00:00Z");
+
+        // A manager may too; an agent may not (403), and nothing is published.
+        admin
+            .post(&admin.t("/users"), &json!({"email": "manager@demo.test", "password": DEMO_PASSWORD, "role": "manager"}))
+            .await
+            .expect(201, None);
+        let manager = app.login("manager@demo.test", DEMO_PASSWORD).await;
+        manager.post(&path, &json!({"text": "From the manager"})).await.expect(201, None);
+        let agent = agent(&app, 1).await;
+        agent.post(&path, &json!({"text": "From an agent"})).await.expect(403, Some("forbidden"));
+        agent.get(&path).await.expect(403, Some("forbidden"));
+
+        // Bad input: each refused with its code, nothing published.
+        for (body, code, field) in [
+            (json!({"text": ""}), "invalid_announcement", "text"),
+            (json!({"text": "two\nlines"}), "invalid_announcement", "text"),
+            (json!({"text": "x".repeat(281)}), "invalid_announcement", "text"),
+            (json!({"text": "ok", "starts_at": "2099-01-02T00:00:00Z", "ends_at": "2099-01-01T00:00:00Z"}), "invalid_time_window", "ends_at"),
+            (json!({"text": "ok", "starts_at": "2099-01-01T00:00:00Z", "ends_at": "2099-01-01T00:00:00Z"}), "invalid_time_window", "ends_at"),
+        ] {
+            let r = admin.post(&path, &body).await;
+            r.expect(422, Some(code));
+            assert_eq!(r.body["error"]["field"], field, "{body}");
+        }
+        let list = admin.get(&path).await;
+        list.expect(200, None);
+        let texts: Vec<&str> = list.body.as_array().unwrap().iter().map(|a| a["text"].as_str().unwrap()).collect();
+        assert_eq!(texts, ["Closed on Friday afternoon", "Holiday hours", "From the manager"]);
+
+        // Another tenant: neither its site nor its announcements exist for us, and it cannot
+        // touch ours.
+        let other = other_tenant(&app).await;
+        let sites = other.admin.get(&other.admin.t("/sites")).await;
+        let their_site = sites.body[0]["id"].as_str().unwrap().to_owned();
+        admin
+            .post(&admin.t(&format!("/sites/{their_site}/announcements")), &json!({"text": "x"}))
+            .await
+            .expect(404, Some("not_found"));
+        let theirs = other.admin.t(&format!("/sites/{site}/announcements"));
+        other.admin.get(&theirs).await.expect(404, Some("not_found"));
+        other.admin.delete(&format!("{theirs}/{first}")).await.expect(404, Some("not_found"));
+        let mine_via_their_slug = other.admin.in_tenant("demo");
+        mine_via_their_slug.get(&path).await.expect(404, Some("not_found"));
+        // An unknown id, or one under another site: 404, nothing deleted.
+        let unknown = uuid::Uuid::now_v7();
+        admin.delete(&format!("{path}/{unknown}")).await.expect(404, Some("not_found"));
+        admin.delete(&format!("{path}/not-a-uuid")).await.expect(422, Some("invalid_id"));
+        assert_eq!(admin.get(&path).await.body.as_array().unwrap().len(), 3);
+
+        let r = admin.delete(&format!("{path}/{first}")).await;
+        r.expect(200, None);
+        assert_eq!(r.str("text"), "Closed on Friday afternoon");
+        admin.delete(&format!("{path}/{first}")).await.expect(404, Some("not_found"));
+        assert_eq!(admin.get(&path).await.body.as_array().unwrap().len(), 2);
+
+        // Audited, and documented.
+        let log = app.app.store.audit_log(seed.tenant.id).await.unwrap();
+        let acts: Vec<&str> = log.iter().filter(|r| r.entry.entity_type == "announcement").map(|r| r.entry.action.as_str()).collect();
+        assert_eq!(acts, ["announcement.create", "announcement.create", "announcement.create", "announcement.delete"]);
+        let doc = app.get("/api/v1/openapi.json", None).await;
+        let paths = doc.body["paths"].as_object().unwrap();
+        assert!(paths.contains_key("/api/v1/tenants/{tenant}/sites/{site_id}/announcements"));
+        assert!(paths.contains_key("/api/v1/tenants/{tenant}/sites/{site_id}/announcements/{id}"));
+        assert!(doc.body.to_string().contains("invalid_time_window"));
+    }
 }

@@ -327,4 +327,153 @@ sq_tests::backend_tests! {
         let r = client().get(app.url("/display/sqd_nope/events")).send().await.unwrap();
         assert_eq!(r.status(), StatusCode::NOT_FOUND);
     }
+
+    async fn the_console_serves_the_chosen_queues_only(app) {
+        let seed = app.seed_demo().await;
+        let admin = app.login("admin@demo.test", DEMO_PASSWORD).await;
+        let a = admin.create_ticket(seed.services[0].id).await;
+        a.expect(201, None);
+        admin.create_ticket(seed.services[1].id).await.expect(201, None);
+        let queue_b = seed.queues[1].id;
+        let mut cookies = web_login(&app, "agent1@demo.test").await;
+        let get = |cookie: String| {
+            let url = app.url("/console");
+            async move { client().get(url).header("cookie", cookie).send().await.unwrap().text().await.unwrap() }
+        };
+        // The counter first, remembered in its cookie.
+        let r = post_form(&app, "/console/counter", &cookies, &format!("_csrf={CSRF}&counter_id={}", seed.counters[0].id), &[]).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let c = set_cookie(&r, "sq_counter").unwrap();
+        cookies = format!("{cookies}; {}", c.split(';').next().unwrap());
+
+        // Every queue the agent serves is offered, none ticked; both tickets wait.
+        let html = get(cookies.clone()).await;
+        assert!(html.contains("Queues I serve"), "{html}");
+        for q in &seed.queues {
+            assert!(html.contains(&format!("value=\"{}\"", q.id)), "{} offered", q.name);
+        }
+        assert!(!html.contains("checked"));
+        assert!(html.contains("A001") && html.contains("B001"));
+
+        // Without the CSRF token, or with a queue of another tenant or a bad id: refused,
+        // nothing remembered.
+        let body = format!("queue_id={queue_b}");
+        let r = post_form(&app, "/console/queues", &cookies, &body, &[]).await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        assert!(set_cookie(&r, "sq_queues").is_none());
+        let stranger = uuid::Uuid::now_v7();
+        let r = post_form(&app, "/console/queues", &cookies, &format!("_csrf={CSRF}&queue_id={queue_b}&queue_id={stranger}"), &[]).await;
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+        assert!(set_cookie(&r, "sq_queues").is_none());
+        let r = post_form(&app, "/console/queues", &cookies, &format!("_csrf={CSRF}&queue_id=nope"), &[("accept-language", "fr")]).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(set_cookie(&r, "sq_queues").is_none());
+
+        // Only Loans (B): remembered, ticked, the waiting list shows B only.
+        let r = post_form(&app, "/console/queues", &cookies, &format!("_csrf={CSRF}&{body}"), &[]).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let c = set_cookie(&r, "sq_queues").expect("the choice is remembered");
+        for flag in ["HttpOnly", "SameSite=Strict"] {
+            assert!(c.contains(flag), "{c}");
+        }
+        let chosen = format!("{cookies}; {}", c.split(';').next().unwrap());
+        let html = get(chosen.clone()).await;
+        assert!(html.contains(&format!("value=\"{queue_b}\" checked")), "{html}");
+        assert!(html.contains("B001") && !html.contains("A001"), "{html}");
+
+        // Call next calls from B (though A001 is older), then finds nothing.
+        let r = post_form(&app, "/console/call-next", &chosen, &format!("_csrf={CSRF}"), &[]).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        assert_eq!(r.headers()["location"], "/console");
+        let tickets = admin.tickets().await;
+        let b = tickets.iter().find(|t| t["number"] == "B001").unwrap();
+        assert_eq!(b["status"], "called");
+        let r = post_form(&app, "/console/call-next", &chosen, &format!("_csrf={CSRF}"), &[]).await;
+        assert_eq!(r.headers()["location"], "/console?msg=queue_empty");
+        assert_eq!(admin.ticket(&a.id()).await.str("status"), "waiting");
+
+        // Ticking none forgets the choice: all my queues again.
+        let r = post_form(&app, "/console/queues", &chosen, &format!("_csrf={CSRF}"), &[]).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        assert!(set_cookie(&r, "sq_queues").unwrap().contains("Max-Age=0"));
+        let r = post_form(&app, "/console/call-next", &cookies, &format!("_csrf={CSRF}"), &[]).await;
+        assert_eq!(r.headers()["location"], "/console");
+        assert_eq!(admin.ticket(&a.id()).await.str("status"), "called");
+    }
+
+    async fn announcements_reach_the_display_page_and_its_open_feed(app) {
+        let seed = app.seed_demo().await;
+        let (display, _) = key(&seed, "display");
+        let page = || {
+            let url = app.url(&format!("/display/{display}"));
+            async move { client().get(url).send().await.unwrap().text().await.unwrap() }
+        };
+        // None yet: the localised welcome line.
+        let html = page().await;
+        assert!(html.contains("Please keep your ticket ready"), "{html}");
+
+        // An open display (server-sent events: the same frames as the socket).
+        let mut events = client()
+            .get(app.url(&format!("/display/{display}/events")))
+            .send()
+            .await
+            .unwrap();
+        let mut seen = String::new();
+        while !seen.contains("\"ticker\":[]") {
+            let chunk = tokio::time::timeout(Duration::from_secs(5), events.chunk()).await.unwrap().unwrap().unwrap();
+            seen.push_str(&String::from_utf8_lossy(&chunk));
+        }
+
+        // Published through the admin page (CSRF checked): refused without the token.
+        let admin = web_login(&app, "admin@demo.test").await;
+        let body = format!("site_id={}&text=Branch+closes+at+noon+%E2%80%94+%D8%B9%D9%8A%D8%AF+%D9%85%D8%A8%D8%A7%D8%B1%D9%83&starts_at=&ends_at=", seed.site.id);
+        let r = post_form(&app, "/admin/announcements", &admin, &body, &[]).await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        let bad = format!("_csrf={CSRF}&site_id={}&text=&starts_at=&ends_at=", seed.site.id);
+        let r = post_form(&app, "/admin/announcements", &admin, &bad, &[("accept-language", "sw")]).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.text().await.unwrap().contains("Andika tangazo"));
+        let started = std::time::Instant::now();
+        let r = post_form(&app, "/admin/announcements", &admin, &format!("_csrf={CSRF}&{body}"), &[]).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+
+        // The open display gets a ticker frame without reloading.
+        while !seen.contains("Branch closes at noon") {
+            let left = Duration::from_secs(3).saturating_sub(started.elapsed());
+            let chunk = tokio::time::timeout(left, events.chunk())
+                .await
+                .unwrap_or_else(|_| panic!("no ticker frame within 3 s: {seen}"))
+                .unwrap()
+                .unwrap();
+            seen.push_str(&String::from_utf8_lossy(&chunk));
+        }
+        assert!(seen.contains("\"type\":\"ticker\""), "{seen}");
+        // A page loaded now shows it instead of the welcome line.
+        let html = page().await;
+        assert!(html.contains("<bdi>Branch closes at noon — عيد مبارك</bdi>"), "{html}");
+        assert!(!html.contains(">Welcome to"), "{html}");
+
+        // The admin page lists it; an agent may not see the page; deleting it (CSRF
+        // checked) empties the ticker live.
+        let list = client().get(app.url("/admin/announcements")).header("cookie", admin.clone()).send().await.unwrap();
+        assert_eq!(list.status(), StatusCode::OK);
+        let html = list.text().await.unwrap();
+        assert!(html.contains("Branch closes at noon"), "{html}");
+        let agent = web_login(&app, "agent1@demo.test").await;
+        let r = client().get(app.url("/admin/announcements")).header("cookie", agent).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        let start = html.find("/admin/announcements/").unwrap() + "/admin/announcements/".len();
+        let id = &html[start..start + 36];
+        let del = format!("/admin/announcements/{id}/delete");
+        let r = post_form(&app, &del, &admin, &format!("site_id={}", seed.site.id), &[]).await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        seen.clear();
+        let r = post_form(&app, &del, &admin, &format!("_csrf={CSRF}&site_id={}", seed.site.id), &[]).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        while !seen.contains("\"items\":[]") {
+            let chunk = tokio::time::timeout(Duration::from_secs(3), events.chunk()).await.unwrap().unwrap().unwrap();
+            seen.push_str(&String::from_utf8_lossy(&chunk));
+        }
+        assert!(page().await.contains("Please keep your ticket ready"));
+    }
 }

@@ -12,13 +12,14 @@ mod web;
 pub use auth::{AuthConfig, LoginLimiter, NewLogin, Principal, TokenPair, hash_password};
 pub use error::AppError;
 pub use messaging::{ChannelCipher, Hook, Messaging, NewChannelRequest, NotifySettings};
+pub use queue::MAX_CHOSEN_QUEUES;
 pub use queue::{QueueOverview, TicketView};
 pub use web::{DeviceSession, SESSION_TTL};
 
 use chrono::{DateTime, Utc};
 use sq_domain::audit::AuditContext;
 use sq_domain::model::Tenant;
-use sq_domain::{TenantId, TenantSlug};
+use sq_domain::{SiteId, TenantId, TenantSlug};
 use sq_store::Store;
 use std::fmt::Debug;
 use std::sync::Arc;
@@ -37,19 +38,63 @@ impl Clock for SystemClock {
     }
 }
 
-/// Tells every node (and every part of this one) that a tenant's queue data changed, so
-/// live pages and the notifier read the ticket event feed now instead of at their next
-/// poll. A hint, never the data: the feed in the database stays the source of truth, so a
-/// lost signal only costs latency. In-process by default ([`LocalBus`]); the server swaps in
-/// Redis pub/sub when `REDIS_URL` is set, so a call made on one node wakes the others.
+/// What changed, as a [`ChangeBus`] signal names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Change {
+    /// The tenant's tickets (its ticket event feed grew).
+    Tickets(TenantId),
+    /// The announcements of one of the tenant's sites (display tickers).
+    Announcements(TenantId, SiteId),
+}
+
+impl Change {
+    pub fn tenant(self) -> TenantId {
+        match self {
+            Self::Tickets(t) | Self::Announcements(t, _) => t,
+        }
+    }
+}
+
+/// The wire form between nodes: `<tenant>` (tickets, the original form, so nodes of the
+/// previous version still understand it) or `<tenant> announcements <site>`.
+impl std::fmt::Display for Change {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Tickets(t) => write!(f, "{t}"),
+            Self::Announcements(t, s) => write!(f, "{t} announcements {s}"),
+        }
+    }
+}
+
+impl std::str::FromStr for Change {
+    type Err = ();
+    fn from_str(s: &str) -> std::result::Result<Self, ()> {
+        let mut parts = s.split(' ');
+        let tenant: TenantId = parts.next().ok_or(())?.parse().map_err(drop)?;
+        match (parts.next(), parts.next(), parts.next()) {
+            (None, _, _) => Ok(Self::Tickets(tenant)),
+            (Some("announcements"), Some(site), None) => {
+                Ok(Self::Announcements(tenant, site.parse().map_err(drop)?))
+            }
+            _ => Err(()),
+        }
+    }
+}
+
+/// Tells every node (and every part of this one) that a tenant's data changed, so live
+/// pages and the notifier read the ticket event feed (or a display its announcements) now
+/// instead of at their next poll. A hint, never the data: the database stays the source of
+/// truth, so a lost signal only costs latency. In-process by default ([`LocalBus`]); the
+/// server swaps in Redis pub/sub when `REDIS_URL` is set, so a call made on one node wakes
+/// the others.
 pub trait ChangeBus: Send + Sync + Debug + 'static {
-    fn publish(&self, tenant: TenantId);
-    fn subscribe(&self) -> tokio::sync::broadcast::Receiver<TenantId>;
+    fn publish(&self, change: Change);
+    fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Change>;
 }
 
 /// The in-process [`ChangeBus`].
 #[derive(Debug, Clone)]
-pub struct LocalBus(tokio::sync::broadcast::Sender<TenantId>);
+pub struct LocalBus(tokio::sync::broadcast::Sender<Change>);
 
 impl Default for LocalBus {
     fn default() -> Self {
@@ -59,17 +104,17 @@ impl Default for LocalBus {
 
 impl LocalBus {
     /// The sender, for a bus that also delivers signals from elsewhere (Redis).
-    pub fn sender(&self) -> &tokio::sync::broadcast::Sender<TenantId> {
+    pub fn sender(&self) -> &tokio::sync::broadcast::Sender<Change> {
         &self.0
     }
 }
 
 impl ChangeBus for LocalBus {
-    fn publish(&self, tenant: TenantId) {
+    fn publish(&self, change: Change) {
         // No subscriber yet is fine: nobody needs waking.
-        let _ = self.0.send(tenant);
+        let _ = self.0.send(change);
     }
-    fn subscribe(&self) -> tokio::sync::broadcast::Receiver<TenantId> {
+    fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Change> {
         self.0.subscribe()
     }
 }
@@ -86,7 +131,8 @@ pub struct RequestMeta {
 pub struct App {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
-    /// Change signals: published after every ticket write made through these use cases.
+    /// Change signals: published after every ticket and announcement write made through
+    /// these use cases.
     pub bus: Arc<dyn ChangeBus>,
     auth: Arc<AuthConfig>,
     limiter: Arc<LoginLimiter>,

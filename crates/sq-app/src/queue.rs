@@ -1,7 +1,7 @@
 //! Queue use cases: the catalogue (sites, services, queues, counters, agents), issuing and
 //! calling tickets, ticket actions, live positions and ETAs, and the audit check.
 
-use crate::{App, AppError, Principal, RequestMeta, Result};
+use crate::{App, AppError, Change, Principal, RequestMeta, Result};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sq_domain::audit::BrokenLink;
@@ -13,6 +13,9 @@ use sq_domain::ticket::{Ticket, TicketAction, TicketStatus};
 use sq_domain::*;
 use sq_store::*;
 use std::collections::HashMap;
+
+/// The most queues one call-next may name (a site has a handful; this bounds the work).
+pub const MAX_CHOSEN_QUEUES: usize = 100;
 
 /// A ticket with its live place in line. `position` is 1 for the next ticket to be called
 /// (`ahead` = position − 1); both are `None` once the ticket has left the waiting line.
@@ -260,7 +263,7 @@ impl App {
             .await?;
         metrics::counter!("sq_tickets_issued_total", "channel" => ticket.channel.as_str())
             .increment(1);
-        self.bus.publish(t.id);
+        self.bus.publish(Change::Tickets(t.id));
         Ok(positioned(ticket, &position))
     }
 
@@ -403,23 +406,53 @@ impl App {
         })
     }
 
+    /// Calls the next ticket for `agent` at `counter`, from all the queues the agent serves
+    /// or, with `queues`, only from those ("queues I serve"; an empty list means all).
+    /// A queue id this tenant does not have is `not_found`; one of another site or of a
+    /// service the agent has no skill for is `queue_not_served` (the agent could never
+    /// call from it, so saying so beats silently answering `queue_empty`).
     pub async fn call_next(
         &self,
         p: &Principal,
         t: &Tenant,
         agent: AgentId,
         counter: CounterId,
+        queues: Option<&[QueueId]>,
         meta: &RequestMeta,
     ) -> Result<TicketView> {
         p.require(Scope::CallTickets)?;
-        self.acting_agent(p, t, agent).await?;
+        let acting = self.acting_agent(p, t, agent).await?;
+        let queues = queues.filter(|q| !q.is_empty());
+        if let Some(chosen) = queues {
+            if chosen.len() > MAX_CHOSEN_QUEUES {
+                return Err(AppError::Invalid {
+                    code: "invalid_request",
+                    field: "queue_ids",
+                    detail: format!("at most {MAX_CHOSEN_QUEUES} queues"),
+                });
+            }
+            let all = self.store.queues(t.id).await?;
+            for id in chosen {
+                let q = all
+                    .iter()
+                    .find(|q| q.id == *id)
+                    .ok_or(AppError::NotFound("queue"))?;
+                if q.site_id != acting.site_id || acting.weight_for(q.service_id).is_none() {
+                    return Err(AppError::Invalid {
+                        code: "queue_not_served",
+                        field: "queue_ids",
+                        detail: format!("agent {agent} does not serve queue {id}"),
+                    });
+                }
+            }
+        }
         let called = self
             .store
-            .call_next(t.id, agent, counter, &self.ctx(p, meta))
+            .call_next(t.id, agent, counter, queues, &self.ctx(p, meta))
             .await?
             .ok_or(AppError::QueueEmpty)?;
         metrics::counter!("sq_tickets_called_total").increment(1);
-        self.bus.publish(t.id);
+        self.bus.publish(Change::Tickets(t.id));
         Ok(TicketView {
             ticket: called,
             position: None,
@@ -459,7 +492,7 @@ impl App {
             .store
             .transition(t.id, id, action, &self.ctx(p, meta))
             .await?;
-        self.bus.publish(t.id);
+        self.bus.publish(Change::Tickets(t.id));
         self.view(t, done.created.unwrap_or(done.ticket)).await
     }
 

@@ -13,21 +13,25 @@
 //! **Device keys** are random secrets shown once; only their SHA-256 is stored and a
 //! revoked key stops working on the next request.
 //!
+//! **Announcements** are lines of a site's display ticker, optionally limited to a window
+//! of time. Each write publishes [`Change::Announcements`] on the change bus, so open
+//! displays (on every node) show it without a reload.
+//!
 //! **Tracker tokens** are `tenant id + ticket id + HMAC`: unguessable without the server
 //! key, checkable without a lookup table, and they never expire (a ticket is one day).
 
 use crate::auth::{random_token, sha256_hex};
-use crate::{App, AppError, Principal, RequestMeta, Result, TicketView};
+use crate::{App, AppError, Change, Principal, RequestMeta, Result, TicketView};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use hmac::{KeyInit, Mac};
 use sha2::Sha256;
 use sq_domain::auth::Scope;
 use sq_domain::model::{Site, Tenant};
 use sq_domain::ticket::Actor;
 use sq_domain::*;
-use sq_store::{Device, DeviceKind, NewDevice};
+use sq_store::{Announcement, Device, DeviceKind, NewAnnouncement, NewDevice};
 
 /// How long a staff session lasts (a long shift).
 pub const SESSION_TTL: Duration = Duration::hours(12);
@@ -210,6 +214,111 @@ impl App {
             site,
             principal,
         })
+    }
+
+    // ---- announcements (display tickers) -------------------------------------------
+
+    /// The site, if the principal manages this tenant's announcements and may see it.
+    async fn announcing_site(&self, p: &Principal, t: &Tenant, site: SiteId) -> Result<Site> {
+        p.require(Scope::ManageAnnouncements)?;
+        if !p.may_access(t.id) || !p.may_see_site(site) {
+            return Err(AppError::NotFound("site"));
+        }
+        self.store
+            .site(t.id, site)
+            .await?
+            .ok_or(AppError::NotFound("site"))
+    }
+
+    /// Publishes an announcement on a site's displays, from `starts_at` (or now) until
+    /// `ends_at` (or until deleted). The text is parsed here (`invalid_announcement`); an
+    /// end not after the start is `invalid_time_window`.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn create_announcement(
+        &self,
+        p: &Principal,
+        t: &Tenant,
+        site: SiteId,
+        text: &str,
+        starts_at: Option<DateTime<Utc>>,
+        ends_at: Option<DateTime<Utc>>,
+        meta: &RequestMeta,
+    ) -> Result<Announcement> {
+        self.announcing_site(p, t, site).await?;
+        let text: AnnouncementText = text.parse().map_err(|e| AppError::invalid("text", e))?;
+        if let (Some(s), Some(e)) = (starts_at, ends_at)
+            && e <= s
+        {
+            return Err(AppError::Invalid {
+                code: "invalid_time_window",
+                field: "ends_at",
+                detail: "ends_at must be after starts_at".into(),
+            });
+        }
+        let a = NewAnnouncement {
+            site_id: site,
+            text,
+            starts_at,
+            ends_at,
+        };
+        let created = self
+            .store
+            .create_announcement(t.id, a, &self.ctx(p, meta))
+            .await?;
+        self.bus.publish(Change::Announcements(t.id, site));
+        Ok(created)
+    }
+
+    /// Every announcement of a site (past, current and scheduled), for the people who
+    /// manage them.
+    pub async fn announcements(
+        &self,
+        p: &Principal,
+        t: &Tenant,
+        site: SiteId,
+    ) -> Result<Vec<Announcement>> {
+        self.announcing_site(p, t, site).await?;
+        Ok(self.store.announcements(t.id, site, None).await?)
+    }
+
+    /// Deletes one of a site's announcements; one of another site (or tenant) is
+    /// `not_found`, and then nothing is deleted.
+    pub async fn delete_announcement(
+        &self,
+        p: &Principal,
+        t: &Tenant,
+        site: SiteId,
+        id: AnnouncementId,
+        meta: &RequestMeta,
+    ) -> Result<Announcement> {
+        self.announcing_site(p, t, site).await?;
+        let listed = self.store.announcements(t.id, site, None).await?;
+        if !listed.iter().any(|a| a.id == id) {
+            return Err(AppError::NotFound("announcement"));
+        }
+        let gone = self
+            .store
+            .delete_announcement(t.id, id, &self.ctx(p, meta))
+            .await?;
+        self.bus.publish(Change::Announcements(t.id, site));
+        Ok(gone)
+    }
+
+    /// What a site's displays show now: the active announcements' texts, in publication
+    /// order (empty: the displays fall back to their welcome line). Displays read it with
+    /// their device principal (`read:queue`, their site).
+    pub async fn ticker(&self, p: &Principal, t: &Tenant, site: SiteId) -> Result<Vec<String>> {
+        p.require(Scope::ReadQueue)?;
+        if !p.may_access(t.id) || !p.may_see_site(site) {
+            return Err(AppError::NotFound("site"));
+        }
+        Ok(self
+            .store
+            .announcements(t.id, site, Some(self.now()))
+            .await?
+            .into_iter()
+            .map(|a| a.text.into())
+            .collect())
     }
 
     // ---- tracker ------------------------------------------------------------------

@@ -15,6 +15,7 @@ crate::values::str_enum!(
         ReadReports = "read:reports",
         ReadAudit = "read:audit",
         ManagePlatform = "manage:platform",
+        ManageAnnouncements = "manage:announcements",
     } "invalid_scope"
 );
 
@@ -31,8 +32,16 @@ impl Role {
                 ManageTenant,
                 ReadReports,
                 ReadAudit,
+                ManageAnnouncements,
             ],
-            Role::Manager => &[ReadQueue, WriteQueue, CallTickets, ReadReports],
+            // Managers run their branches' screens (announcements) but not the tenant.
+            Role::Manager => &[
+                ReadQueue,
+                WriteQueue,
+                CallTickets,
+                ReadReports,
+                ManageAnnouncements,
+            ],
             // Agents issue tickets for walk-ins at the counter and call them.
             Role::Agent => &[ReadQueue, WriteQueue, CallTickets],
             // Displays and kiosks read; kiosks issue tickets through their own page (issue 5).
@@ -51,5 +60,7 @@ mod tests {
         assert!(!Role::Device.scopes().contains(&Scope::CallTickets));
         assert!(Role::SuperAdmin.scopes().contains(&Scope::ManagePlatform));
         assert!(!Role::Admin.scopes().contains(&Scope::ManagePlatform));
+        assert!(Role::Manager.scopes().contains(&Scope::ManageAnnouncements));
+        assert!(!Role::Agent.scopes().contains(&Scope::ManageAnnouncements));
     }
 }

@@ -61,4 +61,6 @@ id_type!(
     AuditId,
     // A paired display or kiosk (issue 5).
     DeviceId,
+    // A line of a display's ticker (issue 5).
+    AnnouncementId,
 );

@@ -276,6 +276,33 @@ impl FromStr for Name {
     }
 }
 
+/// The text of a display announcement: trimmed, 1–280 characters (a ticker line people
+/// can read as it passes), no control characters (the ticker is one line).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct AnnouncementText(String);
+string_value!(AnnouncementText);
+
+impl AnnouncementText {
+    pub const MAX_CHARS: usize = 280;
+}
+
+impl FromStr for AnnouncementText {
+    type Err = ParseError;
+    fn from_str(s: &str) -> Result<Self, ParseError> {
+        let t = s.trim();
+        let n = t.chars().count();
+        if n == 0 || n > Self::MAX_CHARS || t.chars().any(char::is_control) {
+            Err(ParseError::new(
+                "invalid_announcement",
+                "1-280 printable characters on one line",
+            ))
+        } else {
+            Ok(Self(t.to_owned()))
+        }
+    }
+}
+
 macro_rules! str_enum {
     ($(#[$m:meta])* $name:ident { $($variant:ident = $s:literal),* $(,)? } $code:literal) => {
         $(#[$m])*
@@ -344,6 +371,18 @@ mod tests {
         assert!("+1234567890123456".parse::<PhoneNumber>().is_err());
         let p: PhoneNumber = "+254712345678".parse().unwrap();
         assert!(!format!("{p:?}").contains("712345"));
+    }
+
+    #[test]
+    fn announcements_are_one_line_of_1_to_280_characters() {
+        let ok: AnnouncementText = "  Closed on Friday ".parse().unwrap();
+        assert_eq!(ok.as_str(), "Closed on Friday");
+        // Characters, not bytes: 280 Arabic letters fit.
+        assert!("ب".repeat(280).parse::<AnnouncementText>().is_ok());
+        for bad in ["", "   ", "two\nlines", &"x".repeat(281)] {
+            let e = bad.parse::<AnnouncementText>().unwrap_err();
+            assert_eq!(e.code, "invalid_announcement");
+        }
     }
 
     #[test]

@@ -6,8 +6,7 @@
 
 use anyhow::Context;
 use futures::StreamExt;
-use sq_app::{ChangeBus, LocalBus};
-use sq_domain::TenantId;
+use sq_app::{Change, ChangeBus, LocalBus};
 use std::time::Duration;
 
 /// The pub/sub channel every node listens on.
@@ -68,11 +67,11 @@ impl RedisBus {
                             let Ok(text) = msg.get_payload::<String>() else {
                                 continue;
                             };
-                            if let Some((node, tenant)) = text.split_once(' ')
+                            if let Some((node, change)) = text.split_once(' ')
                                 && node != self.node
-                                && let Ok(t) = tenant.parse::<TenantId>()
+                                && let Ok(c) = change.parse::<Change>()
                             {
-                                let _ = self.local.sender().send(t);
+                                let _ = self.local.sender().send(c);
                             }
                         }
                         tracing::warn!("Redis pub/sub connection closed; reconnecting");
@@ -87,10 +86,10 @@ impl RedisBus {
 }
 
 impl ChangeBus for RedisBus {
-    fn publish(&self, tenant: TenantId) {
-        self.local.publish(tenant);
+    fn publish(&self, change: Change) {
+        self.local.publish(change);
         let mut conn = self.publisher.clone();
-        let payload = format!("{} {tenant}", self.node);
+        let payload = format!("{} {change}", self.node);
         tokio::spawn(async move {
             let sent: redis::RedisResult<i64> = redis::cmd("PUBLISH")
                 .arg(CHANNEL)
@@ -103,7 +102,7 @@ impl ChangeBus for RedisBus {
         });
     }
 
-    fn subscribe(&self) -> tokio::sync::broadcast::Receiver<TenantId> {
+    fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Change> {
         self.local.subscribe()
     }
 }

@@ -89,6 +89,7 @@
 //!   and calls replay in the order they happened. The head is taken last, so whoever holds
 //!   it waits for nothing else: no lock cycle goes through it.
 
+mod announcements;
 mod lanes;
 mod messaging;
 mod rows;
@@ -1790,10 +1791,12 @@ impl Store for PostgresStore {
         tenant: TenantId,
         agent_id: AgentId,
         counter_id: CounterId,
+        queues: Option<&[QueueId]>,
         ctx: &AuditContext,
     ) -> Result<Option<Ticket>> {
         let at = truncate_micros(ctx.at);
         let ctx = ctx.clone();
+        let only: Option<Vec<uuid::Uuid>> = queues.map(|qs| qs.iter().map(|q| q.0).collect());
         self.write(tenant, async move |tx: &mut PgConnection| {
             let ctx = &ctx;
             // The agent's and the counter's sites, and the candidate queues (open or paused,
@@ -1812,6 +1815,7 @@ impl Store for PostgresStore {
                         WHERE q.site_id = (SELECT site_id FROM a) \
                           AND q.site_id = (SELECT site_id FROM c) \
                           AND q.status IN ('open', 'paused') \
+                          AND ($3::uuid[] IS NULL OR q.id = ANY($3)) \
                         ORDER BY q.id FOR NO KEY UPDATE OF q) \
                  SELECT (SELECT site_id FROM a) AS agent_site, \
                         (SELECT site_id FROM c) AS counter_site, q.* \
@@ -1819,6 +1823,7 @@ impl Store for PostgresStore {
             )
             .bind(agent_id.0)
             .bind(counter_id.0)
+            .bind(&only)
             .fetch_all(&mut *tx)
             .await
             .map_err(db)?;

@@ -12,6 +12,7 @@ use uuid::Uuid;
 const TENANT_TABLES: &[(&str, bool)] = &[
     ("agent_skills", false),
     ("agents", false),
+    ("announcements", false),
     ("api_keys", false),
     ("audit_heads", false),
     ("audit_log", true),
@@ -704,8 +705,8 @@ async fn works_with_a_non_superuser_owner() {
     );
     for s in [&a, &b] {
         let log = store.audit_log(s.tenant.id).await.unwrap();
-        // 10 rows: the seed's nine plus its paired device (issue 5).
-        assert_eq!(sq_domain::audit::verify(&log), Ok(10));
+        // 11 rows: the seed's nine plus its paired device and announcement (issue 5).
+        assert_eq!(sq_domain::audit::verify(&log), Ok(11));
     }
     // The webhook lookup needs the owner-only policy on channels as well.
     let m = seed_messaging(&store, &a).await;

@@ -40,7 +40,7 @@ async fn connects_with_a_separate_app_login() {
     );
     assert_eq!(
         audit::verify(&store.audit_log(s.tenant.id).await.unwrap()),
-        Ok(10)
+        Ok(11)
     );
 }
 
@@ -101,7 +101,8 @@ async fn audit_chain_survives_jsonb_key_reordering() {
             "agent.create",
             "ticket.issue",
             "api_key.create",
-            "device.create"
+            "device.create",
+            "announcement.create"
         ]
     );
     assert_eq!(audit::verify(&log), Ok(log.len()));
@@ -325,7 +326,9 @@ async fn another_tenants_rows_are_simply_not_found() {
         Err(StoreError::NotFound("queue"))
     ));
     assert!(matches!(
-        store.call_next(ta, b.agent.id, b.counter.id, &c).await,
+        store
+            .call_next(ta, b.agent.id, b.counter.id, None, &c)
+            .await,
         Err(StoreError::NotFound("agent"))
     ));
     assert!(matches!(
@@ -384,7 +387,7 @@ async fn another_tenants_rows_are_simply_not_found() {
         Some(b.ticket.clone())
     );
     let log = store.audit_log(b.tenant.id).await.unwrap();
-    assert_eq!(audit::verify(&log), Ok(10));
+    assert_eq!(audit::verify(&log), Ok(11));
 }
 
 #[tokio::test]
@@ -690,7 +693,7 @@ async fn call_next_never_calls_a_ticket_cancelled_under_it() {
         tasks.spawn(async move {
             let mut n = 0;
             while store
-                .call_next(t, a, k, &ctx(at(9, 5)))
+                .call_next(t, a, k, None, &ctx(at(9, 5)))
                 .await
                 .unwrap()
                 .is_some()
@@ -837,7 +840,7 @@ async fn transfers_and_calls_interleave_without_deadlock() {
     let drain = |store: Arc<PostgresStore>, a, k| async move {
         let mut n = 0usize;
         while store
-            .call_next(t, a, k, &ctx(at(9, 5)))
+            .call_next(t, a, k, None, &ctx(at(9, 5)))
             .await
             .unwrap()
             .is_some()
@@ -928,7 +931,7 @@ async fn feed_readers_never_miss_a_late_commit() {
                     .await
                     .unwrap();
                 store
-                    .call_next(t, agent, counter, &ctx(at(9, 1)))
+                    .call_next(t, agent, counter, None, &ctx(at(9, 1)))
                     .await
                     .unwrap();
             }

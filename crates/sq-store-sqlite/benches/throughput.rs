@@ -210,7 +210,7 @@ async fn call_rate(f: &Fixture, pairs: Vec<(AgentId, CounterId)>) -> usize {
         tasks.spawn(async move {
             let mut n = 0usize;
             while store
-                .call_next(tenant, agent, counter, &ctx())
+                .call_next(tenant, agent, counter, None, &ctx())
                 .await
                 .unwrap()
                 .is_some()

@@ -28,6 +28,7 @@
 //! LIMIT or compared against a partial index's WHERE makes SQLite re-prepare the statement
 //! on every execution (write `(SELECT ?)` there instead).
 
+mod announcements;
 mod codec;
 mod messaging;
 mod writer;
@@ -913,6 +914,7 @@ WITH RECURSIVE \
     WHERE q.tenant_id = ?1 AND k.tenant_id = ?1 \
       AND q.site_id = (SELECT site_id FROM agents WHERE tenant_id = ?1 AND id = ?2) \
       AND q.status IN ('open', 'paused') \
+      AND (?4 IS NULL OR q.id IN (SELECT value FROM json_each(?4))) \
   ), \
   classes (queue_id, priority) AS ( \
     SELECT cand_queue, (SELECT MIN(priority) FROM tickets \
@@ -1707,10 +1709,15 @@ impl Store for SqliteStore {
         tenant: TenantId,
         agent: AgentId,
         counter: CounterId,
+        queues: Option<&[QueueId]>,
         ctx: &AuditContext,
     ) -> Result<Option<Ticket>> {
         let now = truncate_micros(ctx.at);
         let ctx = ctx.clone();
+        // The chosen queues as a JSON array of ids (`?4`, read with json_each).
+        let only = queues
+            .map(|qs| json(&qs.iter().map(|q| key(q.0).to_string()).collect::<Vec<_>>()))
+            .transpose()?;
         self.writer
             .write(None, async move |tx: &mut SqliteConnection| {
                 let ctx = &ctx;
@@ -1718,6 +1725,7 @@ impl Store for SqliteStore {
                     .bind(key(tenant.0))
                     .bind(key(agent.0))
                     .bind(key(counter.0))
+                    .bind(only.as_deref())
                     .fetch_all(&mut *tx)
                     .await
                     .map_err(db)?;

@@ -92,6 +92,8 @@ macro_rules! contract_tests {
             messaging_isolation,
             devices,
             contact_summary,
+            call_next_from_chosen_queues,
+            announcements,
         );
     };
     (@each $factory:path; $($name:ident),* $(,)?) => {$(
@@ -134,6 +136,8 @@ pub const TESTS: &[&str] = &[
     "messaging_isolation",
     "devices",
     "contact_summary",
+    "call_next_from_chosen_queues",
+    "announcements",
 ];
 
 // ---- fixtures -------------------------------------------------------------------------
@@ -709,12 +713,12 @@ pub async fn tenant_isolation(store: Arc<dyn Store>) {
         "ticket",
     );
     not_found(
-        s.call_next(ta, b.agent.id, b.counter.id, &ctx(secs(20)))
+        s.call_next(ta, b.agent.id, b.counter.id, None, &ctx(secs(20)))
             .await,
         "agent",
     );
     not_found(
-        s.call_next(ta, a.agent.id, b.counter.id, &ctx(secs(20)))
+        s.call_next(ta, a.agent.id, b.counter.id, None, &ctx(secs(20)))
             .await,
         "counter",
     );
@@ -810,14 +814,14 @@ pub async fn tenant_isolation(store: Arc<dyn Store>) {
         Some(&b.queue)
     );
     let called = s
-        .call_next(b.tenant.id, b.agent.id, b.counter.id, &ctx(secs(30)))
+        .call_next(b.tenant.id, b.agent.id, b.counter.id, None, &ctx(secs(30)))
         .await
         .unwrap()
         .expect("B's own ticket");
     assert_eq!(called.id, b_ticket.id);
     // And A's agent only ever sees A's ticket.
     let called = s
-        .call_next(ta, a.agent.id, a.counter.id, &ctx(secs(31)))
+        .call_next(ta, a.agent.id, a.counter.id, None, &ctx(secs(31)))
         .await
         .unwrap()
         .expect("A's own ticket");
@@ -918,7 +922,7 @@ pub async fn closed_and_paused_queues(store: Arc<dyn Store>) {
     );
     // Closed: nothing is called.
     let none = s
-        .call_next(t, w.agent.id, w.counter.id, &ctx(secs(6)))
+        .call_next(t, w.agent.id, w.counter.id, None, &ctx(secs(6)))
         .await
         .unwrap();
     assert_eq!(none, None);
@@ -927,7 +931,7 @@ pub async fn closed_and_paused_queues(store: Arc<dyn Store>) {
         .await
         .unwrap();
     let called = s
-        .call_next(t, w.agent.id, w.counter.id, &ctx(secs(8)))
+        .call_next(t, w.agent.id, w.counter.id, None, &ctx(secs(8)))
         .await
         .unwrap()
         .expect("paused queues are called down");
@@ -956,7 +960,7 @@ pub async fn ticket_journey(store: Arc<dyn Store>) {
     same_as_stored(s, &issued).await;
 
     let called = s
-        .call_next(t, w.agent.id, w.counter.id, &ctx(secs(60)))
+        .call_next(t, w.agent.id, w.counter.id, None, &ctx(secs(60)))
         .await
         .unwrap()
         .expect("a ticket waits");
@@ -974,7 +978,7 @@ pub async fn ticket_journey(store: Arc<dyn Store>) {
     );
     // Nothing else waits.
     assert_eq!(
-        s.call_next(t, w.agent.id, w.counter.id, &ctx(secs(61)))
+        s.call_next(t, w.agent.id, w.counter.id, None, &ctx(secs(61)))
             .await
             .unwrap(),
         None
@@ -1049,7 +1053,7 @@ pub async fn ticket_journey(store: Arc<dyn Store>) {
     // A no-show also frees the agent.
     let second = issue(s, t, w.service.id, secs(500)).await;
     let c2 = s
-        .call_next(t, w.agent.id, w.counter.id, &ctx(secs(510)))
+        .call_next(t, w.agent.id, w.counter.id, None, &ctx(secs(510)))
         .await
         .unwrap()
         .unwrap();
@@ -1104,7 +1108,7 @@ pub async fn transfer_issues_in_target_queue(store: Arc<dyn Store>) {
 
     // Called first, so the transfer also frees the agent.
     let called = s
-        .call_next(t, w.agent.id, w.counter.id, &ctx(secs(50)))
+        .call_next(t, w.agent.id, w.counter.id, None, &ctx(secs(50)))
         .await
         .unwrap()
         .unwrap();
@@ -1219,7 +1223,7 @@ pub async fn illegal_transition_changes_nothing(store: Arc<dyn Store>) {
     let r = act(s, t, ticket.id, TicketAction::Cancel, secs(30)).await;
     assert!(matches!(r, Err(StoreError::IllegalTransition(_))), "{r:?}");
     let none = s
-        .call_next(t, w.agent.id, w.counter.id, &ctx(secs(40)))
+        .call_next(t, w.agent.id, w.counter.id, None, &ctx(secs(40)))
         .await
         .unwrap();
     assert_eq!(none, None, "a cancelled ticket is never called");
@@ -1234,7 +1238,7 @@ pub async fn ewma_learns_on_close(store: Arc<dyn Store>) {
     // Service times: 100 s, then 430 s with a 30 s pause (400 s observed).
     for (start, pause, end) in [(0, None, 100), (1000, Some((1100, 1130)), 1430)] {
         let ticket = issue(s, t, w.service.id, secs(start - 10)).await;
-        s.call_next(t, w.agent.id, w.counter.id, &ctx(secs(start - 5)))
+        s.call_next(t, w.agent.id, w.counter.id, None, &ctx(secs(start - 5)))
             .await
             .unwrap()
             .unwrap();
@@ -1407,7 +1411,7 @@ pub async fn snapshot_and_position_inputs(store: Arc<dyn Store>) {
 
     // A call moves one ticket to `serving` and may advance the ratio state.
     let called = s
-        .call_next(t.id, agent1.id, counter.id, &ctx(secs(100)))
+        .call_next(t.id, agent1.id, counter.id, None, &ctx(secs(100)))
         .await
         .unwrap()
         .unwrap();
@@ -1902,7 +1906,7 @@ pub async fn audit_chain(store: Arc<dyn Store>) {
     let t = w.tenant.id;
     let ticket = issue(s, t, w.service.id, secs(1)).await;
     let at = secs(2) + Duration::nanoseconds(999);
-    s.call_next(t, w.agent.id, w.counter.id, &ctx(at))
+    s.call_next(t, w.agent.id, w.counter.id, None, &ctx(at))
         .await
         .unwrap()
         .unwrap();
@@ -2119,7 +2123,11 @@ pub async fn concurrent_call_next_follows_policy(store: Arc<dyn Store>) {
         let (a, c) = (a.id, c.id);
         tasks.spawn(async move {
             let mut got = Vec::new();
-            while let Some(t) = store.call_next(tid, a, c, &ctx(call_at)).await.unwrap() {
+            while let Some(t) = store
+                .call_next(tid, a, c, None, &ctx(call_at))
+                .await
+                .unwrap()
+            {
                 assert_eq!((t.agent_id, t.counter_id), (Some(a), Some(c)));
                 assert_eq!(t.status, TicketStatus::Called);
                 got.push(t.id);
@@ -2221,7 +2229,7 @@ pub async fn concurrent_issue_has_no_gaps(store: Arc<dyn Store>) {
     }
     // Once called, a ticket no longer counts, for those behind it or in the totals.
     let called = s
-        .call_next(tid, w.agent.id, w.counter.id, &ctx(secs(3600)))
+        .call_next(tid, w.agent.id, w.counter.id, None, &ctx(secs(3600)))
         .await
         .unwrap()
         .unwrap();
@@ -2899,5 +2907,217 @@ pub async fn contact_summary(store: Arc<dyn Store>) {
             .await
             .unwrap(),
         None
+    );
+}
+
+/// "Queues I serve" (issue 5): a call restricted to some queues never returns a ticket of
+/// another queue, even an older one, and finds nothing when those queues are empty while
+/// others wait. Ids the agent could not serve anyway (another site, another tenant) match
+/// nothing; no restriction is the usual call.
+pub async fn call_next_from_chosen_queues(store: Arc<dyn Store>) {
+    let s = &*store;
+    let w = world(s, "chosen").await;
+    let t = w.tenant.id;
+    let (svc_b, queue_b) = service_queue(s, t, w.site.id, "B", fifo()).await;
+    let elsewhere = site(s, t, "Elsewhere", "Africa/Nairobi").await;
+    let (_, queue_far) = service_queue(s, t, elsewhere.id, "F", fifo()).await;
+    let other = world(s, "chosen-other").await;
+    let agent = s
+        .create_agent(
+            t,
+            NewAgent {
+                site_id: w.site.id,
+                user_id: None,
+                name: name("Both"),
+                skills: vec![
+                    Skill {
+                        service_id: w.service.id,
+                        weight: 50,
+                    },
+                    Skill {
+                        service_id: svc_b.id,
+                        weight: 50,
+                    },
+                ],
+            },
+            &ctx(t0()),
+        )
+        .await
+        .unwrap();
+    let a1 = issue(s, t, w.service.id, secs(1)).await;
+    let a2 = issue(s, t, w.service.id, secs(2)).await;
+    let b1 = issue(s, t, svc_b.id, secs(3)).await;
+    let (agent_id, counter_id) = (agent.id, w.counter.id);
+    let call = |queues: Option<Vec<QueueId>>, at: i64| async move {
+        s.call_next(t, agent_id, counter_id, queues.as_deref(), &ctx(secs(at)))
+            .await
+            .unwrap()
+    };
+
+    // Only B: B's ticket although A's two are older.
+    let got = call(Some(vec![queue_b.id]), 10).await.expect("B's ticket");
+    assert_eq!((got.id, got.queue_id), (b1.id, queue_b.id));
+    // B is empty now: nothing, though A waits, and A's tickets are untouched.
+    assert_eq!(call(Some(vec![queue_b.id]), 11).await, None);
+    // Ids the agent cannot serve, and the empty choice, call nothing either.
+    assert_eq!(call(Some(vec![queue_far.id]), 12).await, None);
+    assert_eq!(call(Some(vec![other.queue.id]), 13).await, None);
+    assert_eq!(call(Some(vec![]), 14).await, None);
+    for x in [&a1, &a2] {
+        let now = s.ticket(t, x.id).await.unwrap().unwrap();
+        assert_eq!(now.status, TicketStatus::Waiting, "{}", now.number);
+    }
+    // A and B chosen: FIFO across them, as without a choice.
+    let got = call(Some(vec![queue_b.id, w.queue.id]), 15).await.unwrap();
+    assert_eq!(got.id, a1.id);
+    // No restriction: the usual call.
+    let got = call(None, 16).await.unwrap();
+    assert_eq!(got.id, a2.id);
+    assert_eq!(call(None, 17).await, None);
+    // Refused calls wrote nothing: three calls, three audit rows, an intact chain.
+    let log = s.audit_log(t).await.unwrap();
+    assert_eq!(
+        actions(&log)
+            .iter()
+            .filter(|a| **a == "ticket.call")
+            .count(),
+        3
+    );
+    assert!(sq_domain::audit::verify(&log).is_ok());
+}
+
+/// Display announcements (issue 5): created on the tenant's own sites only, listed per site
+/// in publication order, filtered by their window (start inclusive, end exclusive), deleted
+/// once; each write audited in the chain; nothing crosses tenants.
+pub async fn announcements(store: Arc<dyn Store>) {
+    let s = &*store;
+    let w = world(s, "ann").await;
+    let other = world(s, "ann-other").await;
+    let t = w.tenant.id;
+    let lobby = site(s, t, "Lobby", "Africa/Nairobi").await;
+    let new = |site_id, text: &str, starts_at, ends_at| NewAnnouncement {
+        site_id,
+        text: text.parse().unwrap(),
+        starts_at,
+        ends_at,
+    };
+    let theirs = s
+        .create_announcement(t, new(other.site.id, "x", None, None), &ctx(secs(1)))
+        .await;
+    not_found(theirs, "site");
+
+    let always = s
+        .create_announcement(t, new(w.site.id, "Welcome", None, None), &ctx(secs(1)))
+        .await
+        .unwrap();
+    assert_eq!((always.tenant_id, always.site_id), (t, w.site.id));
+    assert_eq!(always.text.as_str(), "Welcome");
+    assert_eq!(always.created_at, truncate_micros(secs(1)));
+    let window = s
+        .create_announcement(
+            t,
+            new(
+                w.site.id,
+                "Closed at noon — عيد مبارك",
+                Some(secs(100)),
+                Some(secs(200)),
+            ),
+            &ctx(secs(2)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(window.starts_at, Some(truncate_micros(secs(100))));
+    let elsewhere = s
+        .create_announcement(
+            t,
+            new(lobby.id, "Lobby only", None, Some(secs(50))),
+            &ctx(secs(3)),
+        )
+        .await
+        .unwrap();
+
+    // Exact round trip, publication order, per site.
+    assert_eq!(
+        s.announcements(t, w.site.id, None).await.unwrap(),
+        vec![always.clone(), window.clone()]
+    );
+    assert_eq!(
+        s.announcements(t, lobby.id, None).await.unwrap(),
+        vec![elsewhere.clone()]
+    );
+    // The window: before, at the start, inside, at the (exclusive) end.
+    let active = |at| async move {
+        s.announcements(t, w.site.id, Some(at))
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|a| a.id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(active(secs(99)).await, vec![always.id]);
+    assert_eq!(active(secs(100)).await, vec![always.id, window.id]);
+    assert_eq!(active(secs(150)).await, vec![always.id, window.id]);
+    assert_eq!(active(secs(200)).await, vec![always.id]);
+    assert!(window.is_active(secs(150)) && !window.is_active(secs(200)));
+    assert!(
+        s.announcements(t, lobby.id, Some(secs(60)))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Another tenant sees none of them and cannot delete them.
+    assert!(
+        s.announcements(other.tenant.id, w.site.id, None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    not_found(
+        s.delete_announcement(other.tenant.id, always.id, &ctx(secs(4)))
+            .await,
+        "announcement",
+    );
+    let gone = s
+        .delete_announcement(t, always.id, &ctx(secs(5)))
+        .await
+        .unwrap();
+    assert_eq!(gone, always);
+    not_found(
+        s.delete_announcement(t, always.id, &ctx(secs(6))).await,
+        "announcement",
+    );
+    assert_eq!(
+        s.announcements(t, w.site.id, None).await.unwrap(),
+        vec![window]
+    );
+
+    let log = s.audit_log(t).await.unwrap();
+    let acts: Vec<_> = log
+        .iter()
+        .filter(|r| r.entry.entity_type == "announcement")
+        .map(|r| r.entry.action.as_str())
+        .collect();
+    assert_eq!(
+        acts,
+        [
+            "announcement.create",
+            "announcement.create",
+            "announcement.create",
+            "announcement.delete"
+        ]
+    );
+    let deleted = log
+        .iter()
+        .find(|r| r.entry.action == "announcement.delete")
+        .unwrap();
+    assert_eq!(deleted.entry.before.as_ref().unwrap()["text"], "Welcome");
+    assert!(sq_domain::audit::verify(&log).is_ok());
+    assert!(
+        s.audit_log(other.tenant.id)
+            .await
+            .unwrap()
+            .iter()
+            .all(|r| r.entry.entity_type != "announcement")
     );
 }

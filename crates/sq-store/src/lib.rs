@@ -20,12 +20,14 @@ use sq_domain::*;
 use std::collections::BTreeMap;
 use std::fmt::Debug;
 
+mod announcements;
 #[cfg(feature = "contract")]
 pub mod contract;
 #[cfg(feature = "group")]
 pub mod group;
 mod messaging;
 
+pub use announcements::*;
 pub use messaging::*;
 
 #[derive(Debug, thiserror::Error)]
@@ -290,7 +292,7 @@ pub fn device_audit(d: &Device) -> serde_json::Value {
 }
 
 #[async_trait]
-pub trait Store: MessageStore + Send + Sync + Debug + 'static {
+pub trait Store: MessageStore + AnnouncementStore + Send + Sync + Debug + 'static {
     /// Round-trips to the database.
     async fn health(&self) -> Result<()>;
 
@@ -391,11 +393,16 @@ pub trait Store: MessageStore + Send + Sync + Debug + 'static {
     /// open queues of the counter's site the agent has a skill for. `Ok(None)`: nothing waits.
     /// Two concurrent callers never get the same ticket, and calls within a queue follow
     /// the policy order.
+    ///
+    /// `queues` narrows the choice to the queues an agent chose to serve: only those of
+    /// them the agent could serve anyway are considered (an id of another site, service or
+    /// tenant matches nothing), and `Some(&[])` calls nothing. `None`: all of them.
     async fn call_next(
         &self,
         tenant: TenantId,
         agent: AgentId,
         counter: CounterId,
+        queues: Option<&[QueueId]>,
         ctx: &AuditContext,
     ) -> Result<Option<Ticket>>;
     /// Applies an action; on `Close` folds the observed service time into the service's EWMA.

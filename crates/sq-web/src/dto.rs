@@ -648,6 +648,13 @@ pub struct CreateTicketRequest {
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 pub struct CallNextRequest {
     pub counter_id: Uuid,
+    /// Call only from these queues (the agent's "queues I serve"). Absent or empty: every
+    /// queue of the counter's site the agent has a skill for. An id this tenant does not
+    /// have answers 404 `not_found`; a queue the agent cannot serve (another site, or no
+    /// skill for its service) 422 `queue_not_served`; more than 100 ids 422
+    /// `invalid_request`.
+    #[serde(default)]
+    pub queue_ids: Option<Vec<Uuid>>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, ToSchema)]

@@ -923,6 +923,19 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("get", "/api/v1/tenants/{tenant}/devices"),
     ("post", "/api/v1/tenants/{tenant}/devices"),
     ("delete", "/api/v1/tenants/{tenant}/devices/{id}"),
+    // Web views (issue 5): display announcements.
+    (
+        "get",
+        "/api/v1/tenants/{tenant}/sites/{site_id}/announcements",
+    ),
+    (
+        "post",
+        "/api/v1/tenants/{tenant}/sites/{site_id}/announcements",
+    ),
+    (
+        "delete",
+        "/api/v1/tenants/{tenant}/sites/{site_id}/announcements/{id}",
+    ),
 ];
 
 const PUBLIC: &[&str] = &[
@@ -985,6 +998,7 @@ async fn openapi_documents_every_route_with_its_scope() {
     for (method, path) in OPERATIONS {
         let concrete = path
             .replace("{tenant}", "acme")
+            .replace("{site_id}", &id.to_string())
             .replace("{id}", &id.to_string());
         let r = h
             .send(

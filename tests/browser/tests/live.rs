@@ -91,3 +91,41 @@ async fn a_display_gets_a_snapshot_then_each_call_once_and_resyncs_on_reconnect(
     );
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_display_socket_gets_its_ticker_in_the_snapshot_and_each_change_once() {
+    let (app, seed) = spawn_demo(Backend::Sqlite).await.unwrap();
+    let key = seed
+        .devices
+        .iter()
+        .find(|(d, _)| d.kind.as_str() == "display")
+        .map(|(_, k)| k.clone())
+        .unwrap();
+    let admin = app.login("admin@demo.test", DEMO_PASSWORD).await;
+    let path = admin.t(&format!("/sites/{}/announcements", seed.site.id));
+    admin
+        .post(&path, &serde_json::json!({"text": "First"}))
+        .await
+        .expect(201, None);
+    let url = format!("{}/display/{key}/ws", app.base.replace("http://", "ws://"));
+    let (mut ws, _) = tokio_tungstenite::connect_async(url.as_str())
+        .await
+        .unwrap();
+    let first = next_frame(&mut ws).await;
+    assert_eq!(first["type"], "snapshot");
+    assert_eq!(first["ticker"], serde_json::json!(["First"]));
+    let second = admin
+        .post(&path, &serde_json::json!({"text": "Second"}))
+        .await;
+    second.expect(201, None);
+    let f = next_frame(&mut ws).await;
+    assert_eq!(f["type"], "ticker");
+    assert_eq!(f["items"], serde_json::json!(["First", "Second"]));
+    // Deleting one sends the shorter list.
+    admin
+        .delete(&format!("{path}/{}", second.id()))
+        .await
+        .expect(200, None);
+    let f = next_frame(&mut ws).await;
+    assert_eq!(f["items"], serde_json::json!(["First"]));
+}

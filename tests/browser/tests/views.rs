@@ -354,3 +354,76 @@ async fn login_fields(b: &Browser, email: &str) {
         .await
         .unwrap();
 }
+
+/// An open display's ticker changes live when an announcement is published through the API,
+/// and falls back to the welcome line when it is deleted (no reload in between).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_open_displays_ticker_follows_announcements_live() {
+    let Some(b) = Browser::start(1920, 1080).await else {
+        return;
+    };
+    let (app, seed) = spawn_demo(Backend::Sqlite).await.unwrap();
+    b.client
+        .goto(&app.url(&format!("/display/{}", key(&seed, "display"))))
+        .await
+        .unwrap();
+    eventually(Duration::from_secs(5), "the welcome line", || async {
+        text(&b, "#ticker")
+            .await
+            .filter(|t| t.contains("Please keep your ticket ready"))
+    })
+    .await;
+    // Let the socket connect (the snapshot renders the empty lists).
+    eventually(Duration::from_secs(5), "the live socket", || async {
+        let s = text(&b, "#status").await?;
+        s.is_empty().then_some(())
+    })
+    .await;
+    // Marks the page: a reload would lose it.
+    b.client
+        .execute("window.sqNoReload = 1; return null;", vec![])
+        .await
+        .unwrap();
+
+    let admin = app.login("admin@demo.test", DEMO_PASSWORD).await;
+    let path = admin.t(&format!("/sites/{}/announcements", seed.site.id));
+    let r = admin
+        .post(
+            &path,
+            &serde_json::json!({"text": "Closed on Friday afternoon"}),
+        )
+        .await;
+    r.expect(201, None);
+    let t0 = Instant::now();
+    eventually(
+        Duration::from_secs(3),
+        "the announcement in the ticker",
+        || async {
+            text(&b, "#ticker")
+                .await
+                .filter(|t| t.contains("Closed on Friday afternoon"))
+        },
+    )
+    .await;
+    println!("announcement → ticker: {} ms", t0.elapsed().as_millis());
+    admin
+        .delete(&format!("{path}/{}", r.id()))
+        .await
+        .expect(200, None);
+    eventually(Duration::from_secs(3), "the welcome line again", || async {
+        text(&b, "#ticker")
+            .await
+            .filter(|t| t.contains("Please keep your ticket ready"))
+    })
+    .await;
+    let same_page = b
+        .client
+        .execute("return window.sqNoReload === 1;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(
+        same_page,
+        serde_json::json!(true),
+        "updated without a reload"
+    );
+}

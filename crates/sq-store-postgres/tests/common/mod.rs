@@ -340,6 +340,20 @@ pub async fn seed(store: &dyn Store, slug: &str) -> Seeded {
         )
         .await
         .unwrap();
+    // A ticker announcement (issue 5), so the announcements table is covered too.
+    store
+        .create_announcement(
+            t,
+            NewAnnouncement {
+                site_id: site.id,
+                text: "Welcome".parse().unwrap(),
+                starts_at: None,
+                ends_at: None,
+            },
+            &c,
+        )
+        .await
+        .unwrap();
     Seeded {
         tenant,
         site,

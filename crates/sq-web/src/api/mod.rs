@@ -3,6 +3,7 @@
 //! the tenant) and converts the result into a DTO.
 
 mod access;
+mod announcements;
 mod auth;
 mod catalogue;
 mod channels;
@@ -87,6 +88,15 @@ pub(crate) fn routes() -> Router<WebState> {
             get(devices::list_devices).post(devices::create_device),
         )
         .route(&r("/devices/{id}"), delete(devices::revoke_device))
+        // Web views (issue 5): display announcements.
+        .route(
+            &r("/sites/{site_id}/announcements"),
+            get(announcements::list_announcements).post(announcements::create_announcement),
+        )
+        .route(
+            &r("/sites/{site_id}/announcements/{id}"),
+            delete(announcements::delete_announcement),
+        )
 }
 
 /// The OpenAPI document of the routes above.
@@ -142,6 +152,9 @@ pub(crate) fn routes() -> Router<WebState> {
         devices::list_devices,
         devices::create_device,
         devices::revoke_device,
+        announcements::list_announcements,
+        announcements::create_announcement,
+        announcements::delete_announcement,
     ),
     components(schemas(
         crate::error::ErrorEnvelope,

@@ -9,6 +9,7 @@ use crate::extract::{ApiJson, ApiJsonOrEmpty, ApiPath, ApiQuery, Scoped};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use sq_domain::QueueId;
 use sq_domain::ticket::TicketAction;
 use sq_store::{ContactInput, IssueTicket, TicketFilter};
 use uuid::Uuid;
@@ -104,14 +105,19 @@ pub(crate) async fn get_ticket(
 /// Calls the next ticket for agent `{id}` at a counter.
 ///
 /// The ticket is chosen by the queues' policies among the services the agent has a skill
-/// for. Agents may call only as themselves.
+/// for, optionally only from the queues named in `queue_ids`. Agents may call only as
+/// themselves.
 #[utoipa::path(
     post, path = "/api/v1/tenants/{tenant}/agents/{id}/call-next", tag = "tickets",
     params(TenantIdParams), request_body = CallNextRequest,
     responses(
         (status = 200, description = "The called ticket.", body = TicketDto),
-        (status = 404, description = "`queue_empty`: nothing is waiting; or `not_found`.",
+        (status = 404, description = "`queue_empty`: nothing is waiting (in the chosen \
+            queues); or `not_found` (agent, counter, or a queue of `queue_ids`).",
             body = ErrorEnvelope),
+        (status = 422, description = "`queue_not_served`: a queue of `queue_ids` is at \
+            another site or of a service the agent has no skill for; `invalid_request`: more \
+            than 100 ids.", body = ErrorEnvelope),
     ),
     security(("bearer" = ["call:tickets"]))
 )]
@@ -121,6 +127,9 @@ pub(crate) async fn call_next(
     ApiPath(IdPath { id }): ApiPath<IdPath>,
     ApiJson(req): ApiJson<CallNextRequest>,
 ) -> ApiResult<Json<TicketDto>> {
+    let queues: Option<Vec<QueueId>> = req
+        .queue_ids
+        .map(|ids| ids.into_iter().map(QueueId::from).collect());
     let v = s
         .app
         .call_next(
@@ -128,6 +137,7 @@ pub(crate) async fn call_next(
             &sc.tenant,
             id.into(),
             req.counter_id.into(),
+            queues.as_deref(),
             &sc.meta,
         )
         .await?;

@@ -13,6 +13,13 @@
 //! re-fetch their live fragment) on every (re)connect and whenever it lagged behind the
 //! broadcast buffer, so it never has to replay history.
 //!
+//! **Tickers.** A display's ticker shows its site's active announcements. The snapshot
+//! carries them, and the follower of a tenant re-reads a site's list when the change bus
+//! says it changed ([`sq_app::Change::Announcements`], from this node or over Redis) and
+//! every [`TICKER_REFRESH`] anyway (announcements start and end with time, and a node
+//! without Redis hears nothing of the others); a `ticker` frame goes out only when the
+//! list differs from the last one sent.
+//!
 //! The hub sits behind the small [`LiveHub`] trait: a Redis pub/sub hub for several web
 //! nodes can replace the polling one without touching the pages.
 
@@ -24,7 +31,7 @@ use axum::response::{IntoResponse, Response};
 use futures::{SinkExt, StreamExt};
 use serde::Deserialize;
 use serde_json::json;
-use sq_app::App;
+use sq_app::{App, Change};
 use sq_domain::model::Site;
 use sq_domain::ticket::{Ticket, TicketEvent};
 use sq_domain::*;
@@ -44,13 +51,17 @@ const BUFFER: usize = 1024;
 const PING: Duration = Duration::from_secs(20);
 /// How many recent calls a display snapshot carries.
 pub const RECENT_CALLS: usize = 10;
+/// How often a followed site's announcements are re-read without a change signal (an
+/// announcement's start or end, a write on a node without Redis).
+pub const TICKER_REFRESH: Duration = Duration::from_secs(30);
 
-/// One ticket event, ready to send.
+/// One ticket event (or a display's new ticker), ready to send.
 #[derive(Clone, Debug)]
 pub struct LiveEvent {
     pub site_id: SiteId,
-    pub queue_id: QueueId,
-    pub ticket_id: TicketId,
+    /// `None` for a ticker frame: only displays take those.
+    pub queue_id: Option<QueueId>,
+    pub ticket_id: Option<TicketId>,
     /// Whether a display screen needs it: calls, recalls, and a called ticket leaving the
     /// counter. Issues and starts change nothing on a display, and skipping them halves
     /// what 5,000 screens cost per served ticket.
@@ -78,6 +89,16 @@ struct Feed {
     wake: Arc<Notify>,
 }
 
+/// A site whose displays are followed: the ticker last sent to them.
+struct Ticker {
+    tenant: TenantId,
+    /// The items as JSON, to tell a changed list from the same one.
+    last: String,
+    checked: Instant,
+    /// The change bus named the site since it was last read.
+    stale: bool,
+}
+
 /// The in-process hub that polls the store (see the module docs).
 pub struct PollingHub {
     app: App,
@@ -85,6 +106,7 @@ pub struct PollingHub {
     poll: Duration,
     feeds: Mutex<HashMap<TenantId, Feed>>,
     snapshots: Mutex<HashMap<SiteId, (Instant, Utf8Bytes)>>,
+    tickers: Mutex<HashMap<SiteId, Ticker>>,
 }
 
 impl fmt::Debug for PollingHub {
@@ -108,6 +130,7 @@ impl PollingHub {
             poll,
             feeds: Mutex::new(HashMap::new()),
             snapshots: Mutex::new(HashMap::new()),
+            tickers: Mutex::new(HashMap::new()),
         });
         if let Ok(rt) = tokio::runtime::Handle::try_current() {
             rt.spawn(wake_on_changes(Arc::downgrade(&hub), changes));
@@ -163,7 +186,18 @@ impl LiveHub for Arc<PollingHub> {
             if let Some(f) = cached {
                 return f;
             }
-            let frame = build_snapshot(&self.app, tenant, &site).await;
+            let (frame, items) = build_snapshot(&self.app, tenant, &site).await;
+            // From now on the follower keeps this site's ticker current.
+            self.tickers
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .entry(site.id)
+                .or_insert(Ticker {
+                    tenant,
+                    last: items,
+                    checked: Instant::now(),
+                    stale: false,
+                });
             self.snapshots
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
@@ -173,20 +207,99 @@ impl LiveHub for Arc<PollingHub> {
     }
 }
 
-/// Pokes the followers of tenants the change bus names, until the hub is dropped.
+/// Pokes the followers of tenants the change bus names, until the hub is dropped; a
+/// followed site whose announcements changed is marked for a re-read first.
 async fn wake_on_changes(
     hub: std::sync::Weak<PollingHub>,
-    mut changes: broadcast::Receiver<TenantId>,
+    mut changes: broadcast::Receiver<Change>,
 ) {
     loop {
-        let tenant = match changes.recv().await {
-            Ok(t) => t,
+        let change = match changes.recv().await {
+            Ok(c) => c,
             Err(broadcast::error::RecvError::Lagged(_)) => continue,
             Err(broadcast::error::RecvError::Closed) => return,
         };
         let Some(hub) = hub.upgrade() else { return };
-        hub.poke(tenant);
+        if let Change::Announcements(_, site) = change
+            && let Some(t) = hub
+                .tickers
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get_mut(&site)
+        {
+            t.stale = true;
+        }
+        hub.poke(change.tenant());
     }
+}
+
+/// Sends a `ticker` frame for each of the tenant's followed sites that the bus named or
+/// that is due for its periodic re-read, when its active announcements changed.
+async fn refresh_tickers(
+    hub: &PollingHub,
+    tenant: TenantId,
+    tx: &broadcast::Sender<Arc<LiveEvent>>,
+) {
+    let due: Vec<SiteId> = hub
+        .tickers
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .filter(|(_, t)| t.tenant == tenant && (t.stale || t.checked.elapsed() >= TICKER_REFRESH))
+        .map(|(s, _)| *s)
+        .collect();
+    for site in due {
+        let items = match ticker_items(&hub.app, tenant, site).await {
+            Ok(i) => i,
+            Err(e) => {
+                tracing::warn!(error = %e, "live feed: cannot read announcements");
+                continue;
+            }
+        };
+        let changed = {
+            let mut tickers = hub.tickers.lock().unwrap_or_else(|e| e.into_inner());
+            let Some(t) = tickers.get_mut(&site) else {
+                continue;
+            };
+            t.stale = false;
+            t.checked = Instant::now();
+            let changed = t.last != items;
+            if changed {
+                t.last = items.clone();
+            }
+            changed
+        };
+        if changed {
+            hub.snapshots
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&site);
+            let frame = format!(r#"{{"type":"ticker","items":{items}}}"#);
+            let _ = tx.send(Arc::new(LiveEvent {
+                site_id: site,
+                queue_id: None,
+                ticket_id: None,
+                for_displays: true,
+                frame: frame.into(),
+            }));
+        }
+    }
+}
+
+/// The texts of a site's active announcements as a JSON array.
+async fn ticker_items(
+    app: &App,
+    tenant: TenantId,
+    site: SiteId,
+) -> Result<String, sq_store::StoreError> {
+    let texts: Vec<String> = app
+        .store
+        .announcements(tenant, site, Some(app.now()))
+        .await?
+        .into_iter()
+        .map(|a| a.text.into())
+        .collect();
+    Ok(serde_json::Value::from(texts).to_string())
 }
 
 /// Follows one tenant's feed while anyone listens.
@@ -230,6 +343,7 @@ async fn follow(
             continue;
         }
         idle_ticks = 0;
+        refresh_tickers(&hub, tenant, &tx).await;
         let page = match store.ticket_event_feed(tenant, after, 500).await {
             Ok(p) => p,
             Err(e) => {
@@ -353,8 +467,8 @@ async fn event_frame(
     let for_displays = is_call || (e.to.is_terminal() && t.called_at.is_some());
     Ok(Some(LiveEvent {
         site_id: t.site_id,
-        queue_id: t.queue_id,
-        ticket_id: t.id,
+        queue_id: Some(t.queue_id),
+        ticket_id: Some(t.id),
         for_displays,
         frame: frame.to_string().into(),
     }))
@@ -396,11 +510,18 @@ pub(crate) async fn snapshot_calls(
         .collect()
 }
 
-async fn build_snapshot(app: &App, tenant: TenantId, site: &Site) -> Utf8Bytes {
+/// A display's snapshot frame, and its ticker items (JSON) for the follower to compare.
+async fn build_snapshot(app: &App, tenant: TenantId, site: &Site) -> (Utf8Bytes, String) {
     let calls = snapshot_calls(app, tenant, site.id).await;
-    json!({ "type": "snapshot", "calls": calls })
-        .to_string()
-        .into()
+    let items = ticker_items(app, tenant, site.id)
+        .await
+        .unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "display snapshot: cannot read announcements");
+            "[]".into()
+        });
+    let ticker: serde_json::Value = serde_json::from_str(&items).unwrap_or_default();
+    let frame = json!({ "type": "snapshot", "calls": calls, "ticker": ticker });
+    (frame.to_string().into(), items)
 }
 
 // ---- WebSocket endpoints --------------------------------------------------------------
@@ -417,11 +538,12 @@ enum Filter {
 
 impl Filter {
     fn matches(self, e: &LiveEvent) -> bool {
+        // Ticker frames (no ticket) are for displays only.
         match self {
-            Self::Tenant => true,
-            Self::Site(s) => e.site_id == s,
+            Self::Tenant => e.ticket_id.is_some(),
+            Self::Site(s) => e.site_id == s && e.ticket_id.is_some(),
             Self::Display(s) => e.site_id == s && e.for_displays,
-            Self::Queue(q) => e.queue_id == q,
+            Self::Queue(q) => e.queue_id == Some(q),
         }
     }
 }

@@ -47,6 +47,7 @@ pub(crate) fn routes() -> Router<WebState> {
         .route("/console", get(pages::console))
         .route("/console/live", get(pages::console_live))
         .route("/console/counter", post(pages::console_counter))
+        .route("/console/queues", post(pages::console_queues))
         .route("/console/call-next", post(pages::console_call_next))
         .route("/console/act", post(pages::console_act))
         .route("/supervisor", get(pages::supervisor))
@@ -56,6 +57,14 @@ pub(crate) fn routes() -> Router<WebState> {
             get(pages::devices).post(pages::create_device),
         )
         .route("/admin/devices/{id}/revoke", post(pages::revoke_device))
+        .route(
+            "/admin/announcements",
+            get(pages::announcements).post(pages::create_announcement),
+        )
+        .route(
+            "/admin/announcements/{id}/delete",
+            post(pages::delete_announcement),
+        )
         .route("/live/ws", get(live::staff_ws))
         .route("/live/events", get(live::staff_events))
         .route("/display/{key}", get(public::display))
@@ -242,10 +251,33 @@ pub(crate) fn form_pairs(body: &[u8]) -> HashMap<String, String> {
     form_urlencoded::parse(body).into_owned().collect()
 }
 
+/// A posted form's fields in order, repeated names kept (a set of checkboxes).
+#[derive(Debug, Default)]
+pub(crate) struct Form(Vec<(String, String)>);
+
+impl Form {
+    fn parse(body: &[u8]) -> Self {
+        Self(form_urlencoded::parse(body).into_owned().collect())
+    }
+
+    /// The value of a field (the last one, when the name repeats).
+    pub fn get(&self, name: &str) -> Option<&String> {
+        self.0.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v)
+    }
+
+    /// Every value of a repeated field, in the order sent.
+    pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.0
+            .iter()
+            .filter(move |(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
 /// A posted form whose CSRF field matched the cookie. Anything else is answered 403
 /// `csrf_invalid` before the handler runs, so nothing is changed.
 #[derive(Debug)]
-pub(crate) struct CsrfForm(pub HashMap<String, String>);
+pub(crate) struct CsrfForm(pub Form);
 
 impl<S: Send + Sync> axum::extract::FromRequest<S> for CsrfForm {
     type Rejection = Response;
@@ -256,7 +288,7 @@ impl<S: Send + Sync> axum::extract::FromRequest<S> for CsrfForm {
         let bytes = Bytes::from_request(req, state)
             .await
             .map_err(|_| error_page(&tr, StatusCode::BAD_REQUEST, "invalid_request"))?;
-        let form = form_pairs(&bytes);
+        let form = Form::parse(&bytes);
         let cookie = cookie(&headers, CSRF_COOKIE).unwrap_or_default();
         let sent = form.get(CSRF_FIELD).map(String::as_str).unwrap_or_default();
         let ok = !cookie.is_empty()

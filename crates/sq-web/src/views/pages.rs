@@ -95,6 +95,7 @@ pub(crate) struct Nav {
     pub csrf: String,
     pub can_supervise: bool,
     pub can_manage: bool,
+    pub can_announce: bool,
 }
 
 impl Nav {
@@ -103,6 +104,7 @@ impl Nav {
             csrf,
             can_supervise: p.scopes.contains(&Scope::ReadReports),
             can_manage: p.scopes.contains(&Scope::ManageTenant),
+            can_announce: p.scopes.contains(&Scope::ManageAnnouncements),
         }
     }
 }
@@ -131,6 +133,14 @@ pub(crate) struct ConsoleLive {
     flash: Option<String>,
 }
 
+/// One checkbox of "Queues I serve".
+pub(crate) struct QueueChoice {
+    pub id: String,
+    pub name: String,
+    pub prefix: String,
+    pub checked: bool,
+}
+
 #[derive(Template)]
 #[template(path = "console.html")]
 struct ConsolePage {
@@ -139,17 +149,41 @@ struct ConsolePage {
     agent: Option<Agent>,
     counters: Vec<Counter>,
     counter: Option<Counter>,
+    queue_choices: Vec<QueueChoice>,
     site_id: String,
     live: String,
 }
 
 const COUNTER_COOKIE: &str = "sq_counter";
+/// The agent's chosen queues ("Queues I serve"), ids joined by `.` (a cookie value may not
+/// hold commas). Absent: all the queues the agent serves.
+const QUEUES_COOKIE: &str = "sq_queues";
 
 struct ConsoleData {
     agent: Option<Agent>,
     counters: Vec<Counter>,
     counter: Option<Counter>,
     site: Option<SiteId>,
+    /// The queues of the agent's site (transfer targets).
+    site_queues: Vec<Queue>,
+    /// Those the agent has a skill for: what "Queues I serve" offers.
+    servable: Vec<Queue>,
+    /// The chosen ones among `servable` (from the cookie); empty: all of them.
+    chosen: Vec<QueueId>,
+}
+
+impl ConsoleData {
+    /// The queues the waiting list shows and Call next calls from.
+    fn serving(&self) -> impl Iterator<Item = &Queue> {
+        self.servable
+            .iter()
+            .filter(|q| self.chosen.is_empty() || self.chosen.contains(&q.id))
+    }
+
+    /// The restriction to hand to call-next: `None` when nothing is chosen.
+    fn restriction(&self) -> Option<&[QueueId]> {
+        (!self.chosen.is_empty()).then_some(self.chosen.as_slice())
+    }
 }
 
 async fn console_data(
@@ -175,11 +209,40 @@ async fn console_data(
         .find(|c| Some(c.id.to_string()) == chosen)
         .cloned();
     let site = agent.as_ref().map(|a| a.site_id);
+    let site_queues: Vec<Queue> = match &agent {
+        Some(a) => s
+            .app
+            .queues(p, &staff.tenant)
+            .await?
+            .into_iter()
+            .filter(|q| q.site_id == a.site_id)
+            .collect(),
+        None => Vec::new(),
+    };
+    let servable: Vec<Queue> = site_queues
+        .iter()
+        .filter(|q| {
+            agent
+                .as_ref()
+                .is_some_and(|a| a.weight_for(q.service_id).is_some())
+        })
+        .cloned()
+        .collect();
+    // A remembered queue the agent no longer serves (skill removed) is simply dropped.
+    let remembered = cookie(headers, QUEUES_COOKIE).unwrap_or_default();
+    let chosen = servable
+        .iter()
+        .map(|q| q.id)
+        .filter(|id| remembered.split('.').any(|x| x == id.to_string()))
+        .collect();
     Ok(ConsoleData {
         agent,
         counters,
         counter,
         site,
+        site_queues,
+        servable,
+        chosen,
     })
 }
 
@@ -233,18 +296,8 @@ async fn console_live_html(
     } else {
         clock((served.iter().sum::<f64>() / served.len() as f64).round() as i64)
     };
-    let queues: Vec<Queue> = s
-        .app
-        .queues(p, t)
-        .await?
-        .into_iter()
-        .filter(|q| q.site_id == agent.site_id)
-        .collect();
     let mut waiting = Vec::new();
-    for q in queues
-        .iter()
-        .filter(|q| agent.weight_for(q.service_id).is_some())
-    {
+    for q in d.serving() {
         let o: QueueOverview = s.app.queue_overview(p, t, q.id).await?;
         for v in o.next {
             let TicketView { ticket, .. } = v;
@@ -282,7 +335,7 @@ async fn console_live_html(
         current,
         customer,
         language,
-        transfer_queues: queues,
+        transfer_queues: d.site_queues.clone(),
         waiting: waiting.into_iter().map(|(_, w)| w).collect(),
         served_today: served.len(),
         avg_service: avg,
@@ -313,9 +366,20 @@ pub(crate) async fn console(
         Ok(h) => h,
         Err(e) => return app_error(&tr, e),
     };
+    let queue_choices = d
+        .servable
+        .iter()
+        .map(|q| QueueChoice {
+            id: q.id.to_string(),
+            name: q.name.as_str().to_owned(),
+            prefix: q.prefix.to_string(),
+            checked: d.chosen.contains(&q.id),
+        })
+        .collect();
     let page = ConsolePage {
         nav: Nav::of(&staff.principal, csrf),
         tr,
+        queue_choices,
         site_id: d.site.map(|x| x.to_string()).unwrap_or_default(),
         agent: d.agent,
         counters: d.counters,
@@ -367,6 +431,55 @@ pub(crate) async fn console_counter(
     )
 }
 
+/// "Queues I serve": remembers the ticked queues in a cookie, like the counter. Every id
+/// must be a queue the agent serves (else nothing is remembered: 422 `invalid_id` for a
+/// malformed id, 404 for one this tenant does not have, 422 `queue_not_served` for one of
+/// another site or service); none ticked forgets the choice (all my queues).
+pub(crate) async fn console_queues(
+    State(s): State<WebState>,
+    staff: Staff,
+    headers: HeaderMap,
+    CsrfForm(form): CsrfForm,
+) -> Response {
+    let (tr, _) = negotiate(&headers, None, None);
+    let d = match console_data(&s, &staff, &headers).await {
+        Ok(d) => d,
+        Err(e) => return app_error(&tr, e),
+    };
+    let mut chosen: Vec<QueueId> = Vec::new();
+    for raw in form.all("queue_id") {
+        let Ok(id) = raw.parse::<QueueId>() else {
+            return error_page(&tr, StatusCode::UNPROCESSABLE_ENTITY, "invalid_id");
+        };
+        if !d.servable.iter().any(|q| q.id == id) {
+            let code = if d.site_queues.iter().any(|q| q.id == id) {
+                "queue_not_served"
+            } else {
+                match s.app.store.queue(staff.tenant.id, id).await {
+                    Ok(Some(_)) => "queue_not_served",
+                    Ok(None) => "not_found",
+                    Err(e) => return app_error(&tr, e.into()),
+                }
+            };
+            let status = crate::error::ApiError::from_code(code).status();
+            return error_page(&tr, status, code);
+        }
+        if !chosen.contains(&id) {
+            chosen.push(id);
+        }
+    }
+    let value = chosen
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(".");
+    let age = if chosen.is_empty() { 0 } else { 365 * 86400 };
+    with_cookies(
+        Redirect::to("/console").into_response(),
+        [set_cookie(&headers, QUEUES_COOKIE, &value, Some(age))],
+    )
+}
+
 fn back(result: Result<(), AppError>) -> Response {
     match result {
         Ok(()) => Redirect::to("/console").into_response(),
@@ -388,7 +501,7 @@ pub(crate) async fn console_call_next(
         Ok(d) => d,
         Err(e) => return app_error(&tr, e),
     };
-    let (Some(agent), Some(counter)) = (d.agent, d.counter) else {
+    let (Some(agent), Some(counter)) = (&d.agent, &d.counter) else {
         return back(Err(AppError::Invalid {
             code: "counter_required",
             field: "counter_id",
@@ -402,6 +515,7 @@ pub(crate) async fn console_call_next(
             &staff.tenant,
             agent.id,
             counter.id,
+            d.restriction(),
             &staff.meta,
         )
         .await;
@@ -755,6 +869,190 @@ pub(crate) async fn revoke_device(
         .await
     {
         Ok(_) => Redirect::to("/admin/devices").into_response(),
+        Err(e) => app_error(&tr, e),
+    }
+}
+
+// ---- announcements ------------------------------------------------------------------------
+
+/// One row of the announcements table, with its times in the site's zone.
+pub(crate) struct AnnouncementRow {
+    pub id: String,
+    pub text: String,
+    pub starts: String,
+    pub ends: String,
+    /// `active`, `scheduled` or `ended`.
+    pub status: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "announcements.html")]
+struct AnnouncementsPage {
+    tr: Tr,
+    nav: Nav,
+    sites: Vec<Site>,
+    site: Option<Site>,
+    rows: Vec<AnnouncementRow>,
+}
+
+async fn announcements_page(
+    s: &WebState,
+    staff: &Staff,
+    headers: &HeaderMap,
+    tr: Tr,
+    wanted: Option<&str>,
+) -> Response {
+    let (csrf, set) = csrf_token(headers);
+    let p = &staff.principal;
+    let t = &staff.tenant;
+    if let Err(e) = p.require(Scope::ManageAnnouncements) {
+        return app_error(&tr, e);
+    }
+    let sites = match s.app.sites(p, t).await {
+        Ok(x) => x,
+        Err(e) => return app_error(&tr, e),
+    };
+    let site = chosen_site(&sites, wanted);
+    let mut rows = Vec::new();
+    if let Some(site) = &site {
+        let list = match s.app.announcements(p, t, site.id).await {
+            Ok(x) => x,
+            Err(e) => return app_error(&tr, e),
+        };
+        let now = s.app.now();
+        let local = |at: Option<chrono::DateTime<Utc>>| {
+            at.map_or_else(
+                || "—".to_owned(),
+                |x| {
+                    x.with_timezone(&site.timezone.0)
+                        .format("%Y-%m-%d %H:%M")
+                        .to_string()
+                },
+            )
+        };
+        rows = list
+            .into_iter()
+            .map(|a| AnnouncementRow {
+                id: a.id.to_string(),
+                status: if a.is_active(now) {
+                    "active"
+                } else if a.starts_at.is_some_and(|x| x > now) {
+                    "scheduled"
+                } else {
+                    "ended"
+                },
+                starts: local(a.starts_at),
+                ends: local(a.ends_at),
+                text: a.text.into(),
+            })
+            .collect();
+    }
+    let page = AnnouncementsPage {
+        tr,
+        nav: Nav::of(p, csrf),
+        sites,
+        site,
+        rows,
+    };
+    with_cookies(render(&page), set)
+}
+
+pub(crate) async fn announcements(
+    State(s): State<WebState>,
+    staff: Staff,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Response {
+    let (tr, chosen) = negotiate(&headers, q.as_deref(), None);
+    let res = announcements_page(&s, &staff, &headers, tr, q.as_deref()).await;
+    with_cookies(res, lang_cookie(&headers, chosen))
+}
+
+/// A `datetime-local` field in the site's time zone; empty is `None`. In a DST gap or
+/// fold the earlier instant is taken.
+fn local_time(
+    form: &Form,
+    field: &'static str,
+    zone: chrono_tz::Tz,
+) -> Result<Option<chrono::DateTime<Utc>>, &'static str> {
+    let Some(v) = form.get(field).map(|v| v.trim()).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    let naive = chrono::NaiveDateTime::parse_from_str(v, "%Y-%m-%dT%H:%M")
+        .or_else(|_| chrono::NaiveDateTime::parse_from_str(v, "%Y-%m-%dT%H:%M:%S"))
+        .map_err(|_| "invalid_request")?;
+    use chrono::TimeZone as _;
+    zone.from_local_datetime(&naive)
+        .earliest()
+        .or_else(|| {
+            zone.from_local_datetime(&(naive + chrono::Duration::hours(1)))
+                .earliest()
+        })
+        .map(|x| Some(x.with_timezone(&Utc)))
+        .ok_or("invalid_request")
+}
+
+pub(crate) async fn create_announcement(
+    State(s): State<WebState>,
+    staff: Staff,
+    headers: HeaderMap,
+    CsrfForm(form): CsrfForm,
+) -> Response {
+    let (tr, _) = negotiate(&headers, None, None);
+    let Some(site_id) = form.get("site_id").and_then(|v| v.parse::<SiteId>().ok()) else {
+        return error_page(&tr, StatusCode::UNPROCESSABLE_ENTITY, "invalid_id");
+    };
+    let p = &staff.principal;
+    let site = match s.app.store.site(staff.tenant.id, site_id).await {
+        Ok(Some(x)) if p.may_see_site(x.id) => x,
+        Ok(_) => return error_page(&tr, StatusCode::NOT_FOUND, "not_found"),
+        Err(e) => return app_error(&tr, e.into()),
+    };
+    let window = local_time(&form, "starts_at", site.timezone.0)
+        .and_then(|a| Ok((a, local_time(&form, "ends_at", site.timezone.0)?)));
+    let (starts_at, ends_at) = match window {
+        Ok(w) => w,
+        Err(code) => return error_page(&tr, StatusCode::UNPROCESSABLE_ENTITY, code),
+    };
+    let text = form.get("text").cloned().unwrap_or_default();
+    match s
+        .app
+        .create_announcement(
+            p,
+            &staff.tenant,
+            site.id,
+            &text,
+            starts_at,
+            ends_at,
+            &staff.meta,
+        )
+        .await
+    {
+        Ok(_) => Redirect::to(&format!("/admin/announcements?site={}", site.id)).into_response(),
+        Err(e) => app_error(&tr, e),
+    }
+}
+
+pub(crate) async fn delete_announcement(
+    State(s): State<WebState>,
+    staff: Staff,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    CsrfForm(form): CsrfForm,
+) -> Response {
+    let (tr, _) = negotiate(&headers, None, None);
+    let (Ok(id), Some(site)) = (
+        id.parse::<AnnouncementId>(),
+        form.get("site_id").and_then(|v| v.parse::<SiteId>().ok()),
+    ) else {
+        return error_page(&tr, StatusCode::NOT_FOUND, "not_found");
+    };
+    match s
+        .app
+        .delete_announcement(&staff.principal, &staff.tenant, site, id, &staff.meta)
+        .await
+    {
+        Ok(_) => Redirect::to(&format!("/admin/announcements?site={site}")).into_response(),
         Err(e) => app_error(&tr, e),
     }
 }

@@ -31,8 +31,10 @@ struct DisplayPage {
     tr: Tr,
     site: Site,
     key: String,
-    /// The site's announcements ticker (localised).
-    ticker: String,
+    /// The site's active announcements, in publication order.
+    ticker: Vec<String>,
+    /// The localised welcome line shown when there are none.
+    ticker_fallback: String,
     speech_lang: String,
 }
 
@@ -52,11 +54,16 @@ pub(crate) async fn display(
         q.as_deref(),
         Some(d.site.locale.as_str()),
     );
-    let ticker = tr.t1("web-display-ticker", "site", d.site.name.as_str());
+    let ticker = match s.app.ticker(&d.principal, &d.tenant, d.site.id).await {
+        Ok(t) => t,
+        Err(e) => return app_error(&tr, e),
+    };
+    let ticker_fallback = tr.t1("web-display-ticker", "site", d.site.name.as_str());
     let page = DisplayPage {
         speech_lang: d.site.locale.as_str().to_owned(),
         tr,
         ticker,
+        ticker_fallback,
         key,
         site: d.site,
     };
