@@ -13,14 +13,16 @@
 //! still holds, although a group holds the head while its later writes take other locks.
 //! Different tenants share a lane only to share its connection.
 
+use sq_domain::TenantId;
 use sq_store::Result;
 use sq_store::group::{Driver, GroupSettings, GroupWriter};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{AssertSqlSafe, Connection as _, PgConnection};
+use std::sync::Arc;
 
 /// Lanes per store: a handful of connections keeps 2–8 cores busy, and more lanes only
 /// split groups (one commit each) without adding throughput for a single hot tenant.
-pub(crate) const LANES: usize = 4;
+const LANES: usize = 4;
 /// The most writes committed together: bounds the wait of the first one in a group.
 const MAX_GROUP: usize = 32;
 /// Writes waiting per lane beyond this many make callers wait to queue (back-pressure).
@@ -59,15 +61,59 @@ impl Driver for Pg {
     }
 }
 
-pub(crate) type Writer = GroupWriter<Pg>;
+type Writer = GroupWriter<Pg>;
 
-/// Starts lane `n`; it connects when its first write comes.
-pub(crate) fn start(n: usize, options: PgConnectOptions, set_role: bool) -> Result<Writer> {
-    let settings = GroupSettings {
-        name: format!("sq-pg-lane-{n}"),
-        begin: "BEGIN",
-        max_group: MAX_GROUP,
-        queue: QUEUE,
-    };
-    GroupWriter::start(Pg { options, set_role }, None, settings)
+/// The store's lanes; a tenant always writes through the same one.
+#[derive(Clone, Debug)]
+pub(crate) struct Lanes(Arc<[Writer]>);
+
+impl Lanes {
+    /// Starts the lanes; each connects when its first write comes.
+    pub(crate) fn start(options: &PgConnectOptions, set_role: bool) -> Result<Lanes> {
+        let lanes = (0..LANES)
+            .map(|n| {
+                let settings = GroupSettings {
+                    name: format!("sq-pg-lane-{n}"),
+                    begin: "BEGIN",
+                    max_group: MAX_GROUP,
+                    queue: QUEUE,
+                };
+                let driver = Pg {
+                    options: options.clone(),
+                    set_role,
+                };
+                GroupWriter::start(driver, None, settings)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Lanes(lanes.into()))
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// The lane of `tenant`.
+    pub(crate) fn index(&self, tenant: TenantId) -> usize {
+        // Tenant ids are UUIDv7: the last eight bytes are random, the first are a clock.
+        let bytes = tenant.0.as_bytes();
+        let mut tail = [0u8; 8];
+        tail.copy_from_slice(&bytes[8..]);
+        (u64::from_le_bytes(tail) % self.0.len() as u64) as usize
+    }
+
+    /// Runs `f` as one write of `tenant` on the tenant's lane, in a savepoint of the
+    /// lane's current group with `app.tenant_id` set for row-level security. The answer
+    /// comes once the group has committed.
+    pub(crate) async fn write<T, F>(&self, tenant: TenantId, f: F) -> Result<T>
+    where
+        F: AsyncFnOnce(&mut PgConnection) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        // The id is inlined, which is safe because a `Uuid` prints as hex and dashes.
+        let prelude = format!(
+            "SELECT set_config('app.tenant_id', '{}', true)",
+            tenant.0.hyphenated()
+        );
+        self.0[self.index(tenant)].write(Some(prelude), f).await
+    }
 }

@@ -90,13 +90,14 @@
 //!   it waits for nothing else: no lock cycle goes through it.
 
 mod announcements;
+mod issue;
 mod lanes;
 mod messaging;
 mod rows;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use lanes::{LANES, Writer};
+use lanes::Lanes;
 use sq_domain::audit::{self, AuditContext, AuditEntry, AuditRecord, truncate_micros};
 use sq_domain::model::*;
 use sq_domain::policy::{self, PolicyState, QueueView, Waiting};
@@ -126,14 +127,14 @@ const DEFAULT_LIST: u32 = 100;
 pub struct PostgresStore {
     pool: PgPool,
     /// The write lanes (see the crate docs); a tenant always writes through the same one.
-    lanes: Arc<[Writer]>,
-    /// Each service's site time zone, as last read: the issue path numbers tickets by the
-    /// site-local day before it reads the queue, and checks the zone in the same statement.
-    zones: Zones,
+    lanes: Lanes,
+    /// Tickets are issued in batches (see `issue`).
+    issuer: issue::Batcher,
 }
 
-/// Service → (the site's zone as stored, parsed). Entries are only hints: a stale one costs
-/// one more statement, never a wrong number (see `lock_counter_and_head`).
+/// Each service's site time zone (as stored, parsed), as last read: the issue path numbers
+/// tickets by the site-local day before it reads the queue, and checks the zone in the same
+/// statement. Entries are only hints: a stale one costs a retry, never a wrong number.
 type Zones = Arc<std::sync::Mutex<HashMap<ServiceId, (String, TimeZone)>>>;
 
 impl PostgresStore {
@@ -236,35 +237,21 @@ impl PostgresStore {
                     .into(),
             ));
         }
-        let lanes = (0..LANES)
-            .map(|n| lanes::start(n, admin_or_app.clone(), set_role))
-            .collect::<Result<Vec<_>>>()?;
+        let lanes = Lanes::start(&admin_or_app, set_role)?;
         Ok(PostgresStore {
             pool,
-            lanes: lanes.into(),
-            zones: Zones::default(),
+            issuer: issue::Batcher::new(lanes.clone(), Zones::default()),
+            lanes,
         })
     }
 
-    /// Runs `f` as one write of `tenant` on the tenant's lane, in a savepoint of the
-    /// lane's current group with `app.tenant_id` set for row-level security. The answer
-    /// comes once the group has committed.
+    /// Runs `f` as one write of `tenant` on the tenant's lane (see [`Lanes::write`]).
     async fn write<T, F>(&self, tenant: TenantId, f: F) -> Result<T>
     where
         F: AsyncFnOnce(&mut PgConnection) -> Result<T> + Send + 'static,
         T: Send + 'static,
     {
-        // Tenant ids are UUIDv7: the last eight bytes are random, the first are a clock.
-        let bytes = tenant.0.as_bytes();
-        let mut tail = [0u8; 8];
-        tail.copy_from_slice(&bytes[8..]);
-        let lane = (u64::from_le_bytes(tail) % self.lanes.len() as u64) as usize;
-        // The id is inlined, which is safe because a `Uuid` prints as hex and dashes.
-        let prelude = format!(
-            "SELECT set_config('app.tenant_id', '{}', true)",
-            tenant.0.hyphenated()
-        );
-        self.lanes[lane].write(Some(prelude), f).await
+        self.lanes.write(tenant, f).await
     }
 
     /// Starts a transaction scoped to `tenant` for row-level security.
@@ -345,7 +332,7 @@ async fn record(
     entries: Vec<AuditEntry>,
 ) -> Result<()> {
     let head = lock_audit_head(conn, tenant).await?;
-    record_after(conn, tenant, head, None, events, entries).await
+    record_after(conn, tenant, head, &[], events, entries).await
 }
 
 /// `record` with the head already locked (`head` read under that lock); `ticket`, if any,
@@ -354,19 +341,17 @@ async fn record_after(
     conn: &mut PgConnection,
     tenant: TenantId,
     head: (i64, String),
-    ticket: Option<&Ticket>,
+    tickets: &[Ticket],
     events: &[&TicketEvent],
     entries: Vec<AuditEntry>,
 ) -> Result<()> {
-    let sql = if ticket.is_some() {
-        RECORD_WITH_TICKET
+    let q = if tickets.is_empty() {
+        bind_record(RECORD, tenant, head, events, entries)
     } else {
-        RECORD
-    };
-    let q = bind_record(sql, tenant, head, events, entries);
-    let q = match ticket {
-        Some(t) => bind_ticket(q, t),
-        None => q,
+        bind_tickets(
+            bind_record(RECORD_WITH_TICKETS, tenant, head, events, entries),
+            tickets,
+        )
     };
     q.execute(conn).await.map_err(db)?;
     Ok(())
@@ -504,12 +489,16 @@ macro_rules! record_sql {
     };
 }
 const RECORD: &str = concat!("WITH ", record_sql!("true"));
-/// `RECORD` that first inserts a ticket (`$25…$48`, as in `insert_ticket`).
-const RECORD_WITH_TICKET: &str = concat!(
+/// `RECORD` that first inserts tickets (`$25…$48`: one array per column, see
+/// [`bind_tickets`]), before the events that reference them.
+const RECORD_WITH_TICKETS: &str = concat!(
     "WITH tk AS (INSERT INTO tickets (",
     ticket_cols!(),
-    ") VALUES ($25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37, $38, $39, \
-     $40, $41, $42, $43, $44, $45, $46, $47, $48)), ",
+    ") SELECT * FROM unnest($25::uuid[], $26::uuid[], $27::uuid[], $28::uuid[], $29::uuid[], \
+     $30::text[], $31::date[], $32::int8[], $33::text[], $34::int2[], $35::text[], \
+     $36::uuid[], $37::timestamptz[], $38::timestamptz[], $39::timestamptz[], \
+     $40::timestamptz[], $41::timestamptz[], $42::uuid[], $43::uuid[], $44::int8[], \
+     $45::int8[], $46::timestamptz[], $47::uuid[], $48::uuid[])), ",
     record_sql!("true")
 );
 /// A call in one statement: the ticket (`$25`) becomes `$26` (called at `$27` by agent
@@ -845,6 +834,40 @@ fn bind_ticket<'q>(
         .bind(t.transferred_to.map(|x| x.0))
 }
 
+/// Binds the 24 columns of `ticket_cols!()` as one array each, for `unnest`.
+fn bind_tickets<'q>(
+    q: sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>,
+    ts: &[Ticket],
+) -> sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments> {
+    fn col<T>(ts: &[Ticket], f: impl Fn(&Ticket) -> T) -> Vec<T> {
+        ts.iter().map(f).collect()
+    }
+    q.bind(col(ts, |t| t.id.0))
+        .bind(col(ts, |t| t.tenant_id.0))
+        .bind(col(ts, |t| t.site_id.0))
+        .bind(col(ts, |t| t.queue_id.0))
+        .bind(col(ts, |t| t.service_id.0))
+        .bind(col(ts, |t| t.number.clone()))
+        .bind(col(ts, |t| t.local_date))
+        .bind(col(ts, |t| i64::from(t.seq)))
+        .bind(col(ts, |t| t.status.as_str()))
+        .bind(col(ts, |t| i16::from(t.priority)))
+        .bind(col(ts, |t| t.channel.as_str()))
+        .bind(col(ts, |t| t.contact_id.map(|c| c.0)))
+        .bind(col(ts, |t| t.arrived_at))
+        .bind(col(ts, |t| t.created_at))
+        .bind(col(ts, |t| t.called_at))
+        .bind(col(ts, |t| t.started_at))
+        .bind(col(ts, |t| t.finished_at))
+        .bind(col(ts, |t| t.counter_id.map(|c| c.0)))
+        .bind(col(ts, |t| t.agent_id.map(|a| a.0)))
+        .bind(col(ts, |t| i64::from(t.recalls)))
+        .bind(col(ts, |t| i64::from(t.paused_secs)))
+        .bind(col(ts, |t| t.paused_at))
+        .bind(col(ts, |t| t.transferred_from.map(|x| x.0)))
+        .bind(col(ts, |t| t.transferred_to.map(|x| x.0)))
+}
+
 /// Writes every field a transition or a call can change.
 async fn update_ticket(conn: &mut PgConnection, t: &Ticket) -> Result<()> {
     sqlx::query(
@@ -888,117 +911,6 @@ async fn next_seq(
     .await
     .map_err(db)?;
     u32::try_from(seq).map_err(|_| StoreError::Backend(format!("ticket number overflow: {seq}")))
-}
-
-/// What [`lock_counter_and_head`] read and took.
-struct Numbered {
-    queue: Queue,
-    day: NaiveDate,
-    seq: u32,
-    /// The tenant's audit head, locked; `None` if the tenant has none yet.
-    head: Option<(i64, String)>,
-    /// The queue's position inputs *before* the new ticket (`ahead_in_class` unset).
-    position: PositionInputs,
-}
-
-/// The issue path's one contended statement: reads the service's queue and, if it is open,
-/// takes the next number of its site-local day (locking the day counter) and then the
-/// tenant's audit head, so both locks are held for two round trips (this one and the
-/// insert). It also reads what the new ticket's position needs (the waiting classes, the
-/// service's pace, the agents serving it), which saves the issuer a read afterwards.
-///
-/// The day depends on the site's zone, which the statement also reads: the zone is taken
-/// from `zones` and the counter is only touched if the stored zone is still that one.
-/// Otherwise (first issue of a service, or a changed zone) the statement numbers nothing,
-/// the zone it read is remembered, and it runs once more.
-async fn lock_counter_and_head(
-    conn: &mut PgConnection,
-    zones: &Zones,
-    tenant: TenantId,
-    service: ServiceId,
-    at: DateTime<Utc>,
-) -> Result<Numbered> {
-    let mut zone = zones
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .get(&service)
-        .cloned();
-    for _ in 0..2 {
-        let day = zone.as_ref().map(|(_, tz)| numbering::local_day(at, *tz));
-        let r = sqlx::query(
-            "WITH q AS ( \
-               SELECT q.*, s.timezone AS site_timezone FROM queues q \
-               JOIN sites s ON s.id = q.site_id WHERE q.service_id = $2 \
-             ), c AS ( \
-               INSERT INTO queue_day_counters (tenant_id, queue_id, local_date, last_seq) \
-               SELECT $1, q.id, $3, 1 FROM q WHERE q.status = 'open' AND q.site_timezone = $4 \
-               ON CONFLICT (queue_id, local_date) \
-               DO UPDATE SET last_seq = queue_day_counters.last_seq + 1 RETURNING last_seq \
-             ), h AS ( \
-               SELECT last_seq, last_hash FROM audit_heads \
-               WHERE tenant_id = $1 AND EXISTS (SELECT 1 FROM c) FOR NO KEY UPDATE \
-             ) \
-             SELECT q.*, (SELECT last_seq FROM c) AS day_seq, h.last_seq AS head_seq, \
-                    h.last_hash AS head_hash, \
-                    ARRAY(SELECT w.priority FROM queue_waiting w \
-                          WHERE w.queue_id = q.id AND w.n > 0 ORDER BY w.priority) AS classes, \
-                    ARRAY(SELECT w.n FROM queue_waiting w \
-                          WHERE w.queue_id = q.id AND w.n > 0 ORDER BY w.priority) AS waiting, \
-                    (SELECT s.ewma_service_secs FROM services s WHERE s.id = q.service_id) \
-                      AS ewma_service_secs, \
-                    (SELECT count(*) FROM agents a JOIN agent_skills k ON k.agent_id = a.id \
-                     WHERE k.service_id = q.service_id AND k.weight > 0 \
-                       AND a.status <> 'offline') AS agents_serving \
-             FROM q LEFT JOIN h ON true",
-        )
-        .bind(tenant.0)
-        .bind(service.0)
-        .bind(day)
-        .bind(zone.as_ref().map(|(name, _)| name.as_str()))
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(db)?;
-        // A service without a queue takes no tickets: to the caller it is not there.
-        let r = r.ok_or(StoreError::NotFound("service"))?;
-        let (queue, policy_state, tz) = queue_with_tz(&r)?;
-        if queue.status != QueueStatus::Open {
-            return Err(StoreError::QueueClosed);
-        }
-        let seq: Option<i64> = r.try_get("day_seq").map_err(db)?;
-        if let (Some(seq), Some(day)) = (seq, day) {
-            let seq = u32::try_from(seq)
-                .map_err(|_| StoreError::Backend(format!("ticket number overflow: {seq}")))?;
-            let head_seq: Option<i64> = r.try_get("head_seq").map_err(db)?;
-            let head_hash: Option<String> = r.try_get("head_hash").map_err(db)?;
-            let classes: Vec<i16> = r.try_get("classes").map_err(db)?;
-            let waiting: Vec<i32> = r.try_get("waiting").map_err(db)?;
-            let agents_serving: i64 = r.try_get("agents_serving").map_err(db)?;
-            let position = PositionInputs {
-                policy: queue.policy.clone(),
-                policy_state,
-                totals: class_totals(&classes, &waiting),
-                ahead_in_class: 0,
-                ewma_service_secs: r.try_get("ewma_service_secs").map_err(db)?,
-                agents_serving: agents_serving as u32,
-            };
-            return Ok(Numbered {
-                queue,
-                day,
-                seq,
-                head: head_seq.zip(head_hash),
-                position,
-            });
-        }
-        let name: String = r.try_get("site_timezone").map_err(db)?;
-        zones
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(service, (name.clone(), tz));
-        zone = Some((name, tz));
-    }
-    Err(StoreError::Backend(
-        "the site's time zone keeps changing".into(),
-    ))
 }
 
 /// A fresh waiting ticket with the next number of `queue` for the site-local day of `at`.
@@ -1678,47 +1590,7 @@ impl Store for PostgresStore {
         req: IssueTicket,
         ctx: &AuditContext,
     ) -> Result<(Ticket, PositionInputs)> {
-        let at = truncate_micros(ctx.at);
-        let ctx = ctx.clone();
-        let zones = self.zones.clone();
-        self.write(tenant, async move |tx: &mut PgConnection| {
-            let ctx = &ctx;
-            let n = lock_counter_and_head(&mut *tx, &zones, tenant, req.service_id, at).await?;
-            let contact_id = match &req.contact {
-                Some(c) => Some(upsert_contact(&mut *tx, tenant, c, at).await?),
-                None => None,
-            };
-            let head = match n.head {
-                Some(h) => h,
-                None => lock_audit_head(&mut *tx, tenant).await?,
-            };
-            let t = waiting_ticket(
-                &n.queue,
-                n.day,
-                n.seq,
-                req.priority,
-                req.channel,
-                contact_id,
-                at,
-                at,
-            );
-            let issued = ticket::issued_event(&t, &ctx.actor);
-            let audit = entry(tenant, "ticket.issue", t.id, None, Some(&t), ctx)?;
-            record_after(&mut *tx, tenant, head, Some(&t), &[&issued], vec![audit]).await?;
-            // The new ticket is the last of the line: everyone waiting before it (of every
-            // class in a FIFO queue, else of its own) is ahead of it.
-            let mut position = n.position;
-            let fifo = position.policy.ratios.is_empty();
-            position.ahead_in_class = position
-                .totals
-                .iter()
-                .filter(|(p, _)| fifo || **p == t.priority)
-                .map(|(_, n)| *n)
-                .sum();
-            *position.totals.entry(t.priority).or_default() += 1;
-            Ok((t, position))
-        })
-        .await
+        self.issuer.issue(tenant, req, ctx).await
     }
 
     async fn ticket(&self, tenant: TenantId, id: TicketId) -> Result<Option<Ticket>> {

@@ -4,7 +4,7 @@
 
 mod common;
 
-use chrono::Duration;
+use chrono::{Duration, TimeZone as _, Utc};
 use common::*;
 use sq_domain::audit;
 use sq_domain::model::QueueStatus;
@@ -1087,4 +1087,101 @@ async fn messaging_is_safe_across_processes() {
     }
     assert_eq!(moved, 1);
     assert_eq!(db.store.notify_cursor(t).await.unwrap(), 5);
+}
+
+/// Issuing is batched (see the crate's `issue` module): concurrent requests for an open
+/// queue, a closed one and an unknown service each get their own answer in the same
+/// batches, and the open queue's numbers have no gap. The site-local day follows the
+/// site's zone even when the zone changes under the store's remembered copy (nothing in
+/// the API changes it; an operator could, with SQL).
+#[tokio::test]
+async fn batched_issues_answer_each_request_and_follow_the_sites_zone() {
+    let Some(db) = TestDb::new().await else {
+        return;
+    };
+    let store = Arc::new(PostgresStore::connect(&db.url).await.unwrap());
+    let s = seed(&*store, "batch").await;
+    let t = s.tenant.id;
+    let c = ctx(at(8, 0));
+    let closed = store
+        .create_service(
+            t,
+            NewService {
+                site_id: s.site.id,
+                name: name("Closed"),
+                sla_target_secs: 900,
+                expected_duration_secs: 300,
+            },
+            &c,
+        )
+        .await
+        .unwrap();
+    let closed_queue = store
+        .create_queue(
+            t,
+            NewQueue {
+                service_id: closed.id,
+                name: name("Closed"),
+                prefix: "C".parse().unwrap(),
+                policy: Default::default(),
+            },
+            &c,
+        )
+        .await
+        .unwrap();
+    store
+        .set_queue_status(t, closed_queue.id, QueueStatus::Closed, &c)
+        .await
+        .unwrap();
+    let unknown = ServiceId::new();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..90usize {
+        let store = store.clone();
+        let service = [s.service.id, closed.id, unknown][i % 3];
+        tasks.spawn(async move {
+            let r = store
+                .issue_ticket(t, issue(service), &ctx(at(9, 0) + Duration::milliseconds(i as i64)))
+                .await;
+            (service, r)
+        });
+    }
+    let mut numbers = BTreeSet::new();
+    for (service, r) in tasks.join_all().await {
+        match r {
+            Ok(ticket) => {
+                assert_eq!(service, s.service.id);
+                numbers.insert(ticket.seq);
+            }
+            Err(StoreError::QueueClosed) => assert_eq!(service, closed.id),
+            Err(StoreError::NotFound("service")) => assert_eq!(service, unknown),
+            Err(e) => panic!("{service:?}: {e:?}"),
+        }
+    }
+    // The seeded ticket was number 1.
+    assert_eq!(numbers, (2..=31).collect::<BTreeSet<u32>>());
+    assert_eq!(
+        audit::verify(&store.audit_log(t).await.unwrap()),
+        Ok(store.audit_log(t).await.unwrap().len())
+    );
+
+    // 13:30 UTC is 16:30 in Nairobi (the seeded zone, same day) but 03:30 the next day
+    // in Kiritimati (UTC+14).
+    let late = Utc.with_ymd_and_hms(2026, 3, 2, 13, 30, 0).unwrap();
+    let before = store
+        .issue_ticket(t, issue(s.service.id), &ctx(late))
+        .await
+        .unwrap();
+    assert_eq!(before.local_date.to_string(), "2026-03-02");
+    let mut admin = db.admin().await;
+    sqlx::query("UPDATE sites SET timezone = 'Pacific/Kiritimati' WHERE id = $1")
+        .bind(s.site.id.0)
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let after = store
+        .issue_ticket(t, issue(s.service.id), &ctx(late))
+        .await
+        .unwrap();
+    assert_eq!(after.local_date.to_string(), "2026-03-03");
+    assert_eq!(after.seq, 1, "a new local day starts at 1");
 }
