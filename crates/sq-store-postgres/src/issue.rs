@@ -282,7 +282,12 @@ async fn issue_batch(
     .bind(keys.iter().map(|(s, _)| s.0).collect::<Vec<_>>())
     .bind(keys.iter().map(|(_, d)| *d).collect::<Vec<_>>())
     .bind(wanted.values().map(|(z, _)| z.as_str()).collect::<Vec<_>>())
-    .bind(wanted.values().map(|(_, n)| i64::from(*n)).collect::<Vec<_>>())
+    .bind(
+        wanted
+            .values()
+            .map(|(_, n)| i64::from(*n))
+            .collect::<Vec<_>>(),
+    )
     .fetch_all(&mut *tx)
     .await
     .map_err(db)?;
@@ -371,14 +376,7 @@ async fn issue_batch(
             None => None,
         };
         let t = waiting_ticket(
-            &n.queue,
-            key.1,
-            *seq,
-            r.priority,
-            r.channel,
-            contact_id,
-            ctx.at,
-            ctx.at,
+            &n.queue, key.1, *seq, r.priority, r.channel, contact_id, ctx.at, ctx.at,
         );
         *seq += 1;
         // The new ticket is the last of its line: everyone waiting before it (of every

@@ -132,6 +132,26 @@ pub struct PostgresStore {
     issuer: issue::Batcher,
 }
 
+/// The options of a database URL. On a loopback address, TLS is off unless the URL asks
+/// for it (`sslmode=`): it protects nothing there, and it costs more than CPU. sqlx leaves
+/// Nagle's algorithm on, and TLS writes a large statement (a batch of tickets) as several
+/// records, so every such statement waited for a delayed acknowledgement: about 40 ms.
+fn connect_options(url: &str) -> Result<PgConnectOptions> {
+    let options = PgConnectOptions::from_str(url).map_err(db)?;
+    let host = options.get_host();
+    let loopback = host == "localhost"
+        || host.starts_with('/')
+        || host
+            .trim_matches(['[', ']'])
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if loopback && !url.contains("sslmode=") {
+        Ok(options.ssl_mode(sqlx::postgres::PgSslMode::Disable))
+    } else {
+        Ok(options)
+    }
+}
+
 /// Each service's site time zone (as stored, parsed), as last read: the issue path numbers
 /// tickets by the site-local day before it reads the queue, and checks the zone in the same
 /// statement. Entries are only hints: a stale one costs a retry, never a wrong number.
@@ -151,7 +171,7 @@ impl PostgresStore {
         admin_url: &str,
         app_url: Option<&str>,
     ) -> Result<PostgresStore, StoreError> {
-        let admin = PgConnectOptions::from_str(admin_url).map_err(db)?;
+        let admin = connect_options(admin_url)?;
         // A one-connection pool rather than a bare connection: `Migrator::run` on
         // `&mut PgConnection` makes this future not `Send` (sqlx's `Acquire` lifetimes).
         let owner = PgPoolOptions::new()
@@ -196,7 +216,7 @@ impl PostgresStore {
             });
         // The lanes log in like the pool: with the app's login, or the admin's + SET ROLE.
         let (admin_or_app, set_role) = match app_url {
-            Some(url) => (PgConnectOptions::from_str(url).map_err(db)?, false),
+            Some(url) => (connect_options(url)?, false),
             None => (admin.clone(), true),
         };
         let pool = match app_url {
@@ -2497,5 +2517,36 @@ impl Store for PostgresStore {
             .map_err(db)?;
         tx.commit().await.map_err(db)?;
         rows.iter().map(rows::audit).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::connect_options;
+    use sqlx::postgres::PgSslMode;
+
+    #[test]
+    fn tls_is_off_on_loopback_unless_asked_for() {
+        let mode = |url: &str| connect_options(url).unwrap().get_ssl_mode();
+        assert!(matches!(
+            mode("postgres://u@127.0.0.1:5432/db"),
+            PgSslMode::Disable
+        ));
+        assert!(matches!(
+            mode("postgres://u@localhost/db"),
+            PgSslMode::Disable
+        ));
+        assert!(matches!(
+            mode("postgres://u@[::1]:5432/db"),
+            PgSslMode::Disable
+        ));
+        assert!(matches!(
+            mode("postgres://u@127.0.0.1/db?sslmode=require"),
+            PgSslMode::Require
+        ));
+        assert!(matches!(
+            mode("postgres://u@db.example.org/db"),
+            PgSslMode::Prefer
+        ));
     }
 }

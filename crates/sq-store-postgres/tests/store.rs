@@ -1140,7 +1140,11 @@ async fn batched_issues_answer_each_request_and_follow_the_sites_zone() {
         let service = [s.service.id, closed.id, unknown][i % 3];
         tasks.spawn(async move {
             let r = store
-                .issue_ticket(t, issue(service), &ctx(at(9, 0) + Duration::milliseconds(i as i64)))
+                .issue_ticket(
+                    t,
+                    issue(service),
+                    &ctx(at(9, 0) + Duration::milliseconds(i as i64)),
+                )
                 .await;
             (service, r)
         });
