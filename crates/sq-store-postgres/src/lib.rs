@@ -1035,6 +1035,44 @@ fn clamp_limit(limit: Option<u32>) -> i64 {
     i64::from(limit.unwrap_or(DEFAULT_LIST).min(MAX_LIST))
 }
 
+/// The head of each waiting class of `queues` (FIFO within a class is the rule, so the
+/// policy never needs more than the first ticket of each (queue, priority); each is one
+/// probe of the `tickets_waiting` index, however long the line), and the tenant's audit
+/// head, locked.
+async fn class_heads(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    queues: &[uuid::Uuid],
+) -> Result<(Vec<Ticket>, Option<(i64, String)>)> {
+    let rows = sqlx::query(concat!(
+        "WITH hd AS MATERIALIZED ( \
+           SELECT last_seq, last_hash FROM audit_heads WHERE tenant_id = $2 FOR NO KEY UPDATE \
+         ) \
+         SELECT h.*, hd.last_seq AS head_seq, hd.last_hash AS head_hash \
+         FROM queue_waiting w CROSS JOIN LATERAL (SELECT ",
+        ticket_cols!(),
+        " FROM tickets t WHERE t.queue_id = w.queue_id AND t.priority = w.priority \
+            AND t.status = 'waiting' ORDER BY t.arrived_at, t.seq LIMIT 1) h \
+          LEFT JOIN hd ON true \
+          WHERE w.queue_id = ANY($1) AND w.n > 0 ORDER BY h.queue_id, h.priority"
+    ))
+    .bind(queues)
+    .bind(tenant.0)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db)?;
+    let head = match rows.first() {
+        Some(r) => {
+            let seq: Option<i64> = r.try_get("head_seq").map_err(db)?;
+            let hash: Option<String> = r.try_get("head_hash").map_err(db)?;
+            seq.zip(hash)
+        }
+        None => None,
+    };
+    let heads = rows.iter().map(rows::ticket).collect::<Result<Vec<_>>>()?;
+    Ok((heads, head))
+}
+
 /// Call-next's view of one locked candidate queue.
 struct Candidate {
     queue_id: QueueId,
@@ -1691,16 +1729,19 @@ impl Store for PostgresStore {
         let only: Option<Vec<uuid::Uuid>> = queues.map(|qs| qs.iter().map(|q| q.0).collect());
         self.write(tenant, async move |tx: &mut PgConnection| {
             let ctx = &ctx;
-            // The agent's and the counter's sites, and the candidate queues (open or paused,
-            // at that site, of a service the agent has a skill for) locked in a fixed (id)
-            // order, in one round trip; see the crate docs for why this waits instead of
-            // skipping.
-            let queue_rows = sqlx::query(
+            // The agent's and the counter's sites, the candidate queues (open or paused, at
+            // that site, of a service the agent has a skill for) locked in a fixed (id) order
+            // (see the crate docs for why this waits instead of skipping), then the tenant's
+            // audit head, and the head of each waiting class: all in one round trip.
+            // The heads are read on the statement's snapshot, which another node's call
+            // (waited for on a queue lock) may have made stale; the call below then finds
+            // its ticket gone and the heads are read again.
+            let rows = sqlx::query(concat!(
                 "WITH a AS (SELECT site_id FROM agents WHERE id = $1), \
                       c AS (SELECT site_id FROM counters WHERE id = $2), \
                       q AS MATERIALIZED ( \
-                        SELECT q.id, q.service_id, q.policy, q.policy_state, \
-                               s.sla_target_secs, k.weight \
+                        SELECT q.id AS q_id, q.service_id AS q_service_id, q.policy, \
+                               q.policy_state, s.sla_target_secs, k.weight \
                         FROM queues q JOIN services s ON s.id = q.service_id \
                         JOIN agent_skills k ON k.service_id = q.service_id \
                              AND k.agent_id = $1 AND k.weight > 0 \
@@ -1708,18 +1749,32 @@ impl Store for PostgresStore {
                           AND q.site_id = (SELECT site_id FROM c) \
                           AND q.status IN ('open', 'paused') \
                           AND ($3::uuid[] IS NULL OR q.id = ANY($3)) \
-                        ORDER BY q.id FOR NO KEY UPDATE OF q) \
+                        ORDER BY q.id FOR NO KEY UPDATE OF q), \
+                      hd AS MATERIALIZED ( \
+                        SELECT last_seq, last_hash FROM audit_heads \
+                        WHERE tenant_id = $4 AND (SELECT count(*) FROM q) > 0 \
+                        FOR NO KEY UPDATE) \
                  SELECT (SELECT site_id FROM a) AS agent_site, \
-                        (SELECT site_id FROM c) AS counter_site, q.* \
-                 FROM (SELECT 1) one LEFT JOIN q ON true ORDER BY q.id",
-            )
+                        (SELECT site_id FROM c) AS counter_site, \
+                        (SELECT last_seq FROM hd) AS head_seq, \
+                        (SELECT last_hash FROM hd) AS head_hash, q.*, h.* \
+                 FROM (SELECT 1) one LEFT JOIN q ON true \
+                 LEFT JOIN LATERAL (SELECT t.* FROM queue_waiting w CROSS JOIN LATERAL ( \
+                     SELECT ",
+                ticket_cols!(),
+                " FROM tickets t WHERE t.queue_id = w.queue_id AND t.priority = w.priority \
+                       AND t.status = 'waiting' ORDER BY t.arrived_at, t.seq LIMIT 1) t \
+                   WHERE w.queue_id = q.q_id AND w.n > 0) h ON true \
+                 ORDER BY q.q_id, h.priority"
+            ))
             .bind(agent_id.0)
             .bind(counter_id.0)
             .bind(&only)
+            .bind(tenant.0)
             .fetch_all(&mut *tx)
             .await
             .map_err(db)?;
-            let first = queue_rows
+            let first = rows
                 .first()
                 .ok_or_else(|| StoreError::Backend("call-next read no row".into()))?;
             let agent_site: uuid::Uuid = first
@@ -1735,17 +1790,30 @@ impl Store for PostgresStore {
                     "the counter is not at the agent's site".into(),
                 ));
             }
-            let mut candidates = Vec::with_capacity(queue_rows.len());
-            for r in &queue_rows {
-                let Some(queue_id) = r.try_get::<Option<uuid::Uuid>, _>("id").map_err(db)? else {
+            let mut candidates: Vec<Candidate> = Vec::new();
+            let mut heads = Vec::new();
+            for r in &rows {
+                let Some(queue_id) = r.try_get::<Option<uuid::Uuid>, _>("q_id").map_err(db)? else {
                     continue;
                 };
+                if r.try_get::<Option<uuid::Uuid>, _>("id")
+                    .map_err(db)?
+                    .is_some()
+                {
+                    heads.push(rows::ticket(r)?);
+                }
+                if candidates.last().is_some_and(|c| c.queue_id.0 == queue_id) {
+                    continue;
+                }
                 let sla: i64 = r.try_get("sla_target_secs").map_err(db)?;
                 let weight: i16 = r.try_get("weight").map_err(db)?;
                 let policy: serde_json::Value = r.try_get("policy").map_err(db)?;
                 candidates.push(Candidate {
                     queue_id: queue_id.into(),
-                    service_id: r.try_get::<uuid::Uuid, _>("service_id").map_err(db)?.into(),
+                    service_id: r
+                        .try_get::<uuid::Uuid, _>("q_service_id")
+                        .map_err(db)?
+                        .into(),
                     policy: serde_json::from_value(policy)
                         .map_err(|e| StoreError::Backend(format!("corrupt policy: {e}")))?,
                     state: rows::policy_state(r)?,
@@ -1754,44 +1822,19 @@ impl Store for PostgresStore {
                     waiting: Vec::new(),
                 });
             }
-            if candidates.is_empty() {
-                return Ok(None);
-            }
+            let head_seq: Option<i64> = first.try_get("head_seq").map_err(db)?;
+            let head_hash: Option<String> = first.try_get("head_hash").map_err(db)?;
             let queue_ids: Vec<uuid::Uuid> = candidates.iter().map(|c| c.queue_id.0).collect();
+            let mut read = Some((heads, head_seq.zip(head_hash)));
 
             for _ in 0..CALL_RETRIES {
-                // Only the head of each class: FIFO within a class is the rule, so the policy
-                // never needs more than the first ticket of each (queue, priority). The classes
-                // come from the trigger-kept counts, and each head is one probe of the
-                // `tickets_waiting` index, however long the line. The tenant's audit head is
-                // locked by the same statement, so the call below is one statement too.
-                let head_rows = sqlx::query(concat!(
-                    "WITH hd AS MATERIALIZED ( \
-                       SELECT last_seq, last_hash FROM audit_heads WHERE tenant_id = $2 \
-                       FOR NO KEY UPDATE \
-                     ) \
-                     SELECT h.*, hd.last_seq AS head_seq, hd.last_hash AS head_hash \
-                     FROM queue_waiting w CROSS JOIN LATERAL (SELECT ",
-                    ticket_cols!(),
-                    " FROM tickets t WHERE t.queue_id = w.queue_id AND t.priority = w.priority \
-                        AND t.status = 'waiting' ORDER BY t.arrived_at, t.seq LIMIT 1) h \
-                      LEFT JOIN hd ON true \
-                      WHERE w.queue_id = ANY($1) AND w.n > 0 ORDER BY h.queue_id, h.priority"
-                ))
-                .bind(&queue_ids)
-                .bind(tenant.0)
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(db)?;
-                let Some(first) = head_rows.first() else {
-                    return Ok(None);
+                let (heads, head) = match read.take() {
+                    Some(r) => r,
+                    None => class_heads(&mut *tx, tenant, &queue_ids).await?,
                 };
-                let head_seq: Option<i64> = first.try_get("head_seq").map_err(db)?;
-                let head_hash: Option<String> = first.try_get("head_hash").map_err(db)?;
-                let heads = head_rows
-                    .iter()
-                    .map(rows::ticket)
-                    .collect::<Result<Vec<_>>>()?;
+                if heads.is_empty() {
+                    return Ok(None);
+                }
                 for c in &mut candidates {
                     c.waiting.clear();
                 }
@@ -1826,7 +1869,7 @@ impl Store for PostgresStore {
                     .find(|t| t.id == pick.ticket_id)
                     .ok_or_else(|| StoreError::Backend("the policy picked a non-head".into()))?;
                 let (called, event) = ticket::call(&before, agent_id, counter_id, &ctx.actor, at)?;
-                let head = match head_seq.zip(head_hash) {
+                let head = match head {
                     Some(h) => h,
                     None => lock_audit_head(&mut *tx, tenant).await?,
                 };

@@ -637,12 +637,15 @@ async fn waiting_counts_agree(db: &TestDb) {
 
 /// Cancels lock only the ticket, call-next locks the queues: a ticket cancelled between
 /// call-next reading the heads and locking its pick must not be called (re-picked instead).
+/// One store writes a tenant's writes one after another (its lane), so the race needs two
+/// stores on one database, as two server nodes are: callers on both, cancels on the second.
 #[tokio::test]
 async fn call_next_never_calls_a_ticket_cancelled_under_it() {
     let Some(db) = TestDb::new().await else {
         return;
     };
     let store = db.store.clone();
+    let node_b: Arc<dyn Store> = Arc::new(PostgresStore::connect(&db.url).await.unwrap());
     let s = seed(store.as_ref(), "race").await;
     let t = s.tenant.id;
     let c = ctx(at(9, 0));
@@ -688,8 +691,12 @@ async fn call_next_never_calls_a_ticket_cancelled_under_it() {
         staff.push((agent.id, counter.id));
     }
     let mut tasks = tokio::task::JoinSet::new();
-    for (a, k) in staff {
-        let store = store.clone();
+    for (i, (a, k)) in staff.into_iter().enumerate() {
+        let store = if i % 2 == 0 {
+            store.clone()
+        } else {
+            node_b.clone()
+        };
         tasks.spawn(async move {
             let mut n = 0;
             while store
@@ -705,7 +712,7 @@ async fn call_next_never_calls_a_ticket_cancelled_under_it() {
     }
     // Cancel from the front of the line, where the callers are picking.
     let cancels = {
-        let store = store.clone();
+        let store = node_b.clone();
         let ids = ids.clone();
         tokio::spawn(async move {
             let mut n = 0;
