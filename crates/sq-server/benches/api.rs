@@ -9,7 +9,7 @@
 //! ```
 //!
 //! Knobs: `BENCH_SECS` (per phase, default 10), `BENCH_CLIENTS` (default 32),
-//! `BENCH_PGBENCH_SECS` (default 30), `BENCH_SKIP_SQLITE=1` (PostgreSQL only). The server runs in-process (`sq_server::Application`,
+//! `BENCH_PGBENCH_SECS` (default 30), `BENCH_SKIP_SQLITE=1` (PostgreSQL only), `BENCH_KEEP_DB=1` (keep its database). The server runs in-process (`sq_server::Application`,
 //! its own runtime and threads) on 127.0.0.1; clients are reqwest with keep-alive.
 
 use anyhow::{Context, bail};
@@ -118,10 +118,12 @@ fn main() -> anyhow::Result<()> {
         };
         let r = rt.block_on(run_backend("PostgreSQL", pg, secs, clients));
         // Let the server's pool go before dropping its database.
-        let _ = rt.block_on(pg_exec(
-            admin_url,
-            &format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"),
-        ));
+        if std::env::var_os("BENCH_KEEP_DB").is_none() {
+            let _ = rt.block_on(pg_exec(
+                admin_url,
+                &format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"),
+            ));
+        }
         results.push(r?);
         tpcb = Some(rt.block_on(pgbench(admin_url))?);
     } else {

@@ -45,6 +45,11 @@ impl Driver for Pg {
         if self.set_role {
             Self::exec(&mut conn, "SET ROLE smartqueue_app").await?;
         }
+        // The lane's statements look rows up by key, so one plan fits every call. Left to
+        // choose, PostgreSQL kept planning some of them afresh on each call, and planning
+        // probes index ends (here: the long waiting line's, full of called tickets not yet
+        // vacuumed), which made each call cost a millisecond and more as the day went on.
+        Self::exec(&mut conn, "SET plan_cache_mode = force_generic_plan").await?;
         Ok(conn)
     }
 

@@ -522,22 +522,31 @@ const RECORD_WITH_TICKETS: &str = concat!(
     record_sql!("true")
 );
 /// A call in one statement: the ticket (`$25`) becomes `$26` (called at `$27` by agent
-/// `$28` at counter `$29`) only if it is still waiting; then, each only if the step
-/// before it did its work, the queue's policy state (`$31` ← `$30`), the agent, and the
+/// `$28` at counter `$29`) only if it is still waiting; then, only if it did, the queue's
+/// policy state (`$31` ← `$30`) and the agent's status, each only if it changes, and the
 /// events, audit rows and head of `RECORD`. Affects one row (the head) if the call
 /// happened, none if the ticket had left the line.
+///
+/// Why "only if it changes": a FIFO queue's state and a busy agent's status stay as they
+/// are call after call, and rewriting them anyway left a dead row version per call. The
+/// foreign-key checks of every later call (the ticket references its agent) then walked
+/// those versions, so calls got slower all day long.
 const RECORD_CALL: &str = concat!(
     "WITH t AS ( \
        UPDATE tickets SET status = $26, called_at = $27, agent_id = $28, counter_id = $29 \
        WHERE id = $25 AND status = 'waiting' RETURNING id \
      ), q AS ( \
-       UPDATE queues SET policy_state = $30 WHERE id = $31 AND EXISTS (SELECT 1 FROM t) \
+       UPDATE queues SET policy_state = $30 \
+       WHERE id = $31 AND policy_state IS DISTINCT FROM $30 AND EXISTS (SELECT 1 FROM t) \
        RETURNING id \
      ), g AS ( \
-       UPDATE agents SET status = 'serving' WHERE id = $28 AND EXISTS (SELECT 1 FROM q) \
+       UPDATE agents SET status = 'serving' \
+       WHERE id = $28 AND status <> 'serving' AND EXISTS (SELECT 1 FROM t) \
+         AND (SELECT count(*) FROM q) >= 0 \
        RETURNING id \
      ), ",
-    record_sql!("EXISTS (SELECT 1 FROM g)")
+    // `count(*) FROM g`: the statement's last steps come after the agent's (lock order).
+    record_sql!("EXISTS (SELECT 1 FROM t) AND (SELECT count(*) FROM g) >= 0")
 );
 
 /// The tenant's (last seq, last hash), locked to commit. `(0, GENESIS)` chains exactly like
@@ -2111,6 +2120,29 @@ impl Store for PostgresStore {
             ewma_service_secs: r.try_get("ewma_service_secs").map_err(db)?,
             agents_serving: agents_serving as u32,
         })
+    }
+
+    async fn waiting_heads(
+        &self,
+        tenant: TenantId,
+        queue: QueueId,
+        per_class: u32,
+    ) -> Result<Vec<Ticket>> {
+        let mut tx = self.tenant_tx(tenant).await?;
+        let rows = sqlx::query(concat!(
+            "SELECT h.* FROM queue_waiting w CROSS JOIN LATERAL (SELECT ",
+            ticket_cols!(),
+            " FROM tickets t WHERE t.queue_id = w.queue_id AND t.priority = w.priority \
+                AND t.status = 'waiting' ORDER BY t.arrived_at, t.seq LIMIT $2) h \
+             WHERE w.queue_id = $1 AND w.n > 0 ORDER BY h.arrived_at, h.seq"
+        ))
+        .bind(queue.0)
+        .bind(i64::from(per_class.min(MAX_LIST)))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        rows.iter().map(rows::ticket).collect()
     }
 
     async fn last_seq(&self, tenant: TenantId, queue: QueueId, day: NaiveDate) -> Result<u32> {

@@ -1971,6 +1971,30 @@ impl Store for SqliteStore {
         }))
     }
 
+    async fn waiting_heads(
+        &self,
+        tenant: TenantId,
+        queue: QueueId,
+        per_class: u32,
+    ) -> Result<Vec<Ticket>> {
+        let mut tx = self.snapshot().await?;
+        let rows = sqlx::query(
+            "SELECT t.* FROM queue_waiting w JOIN tickets t ON t.id IN ( \
+               SELECT x.id FROM tickets x WHERE x.queue_id = w.queue_id \
+                 AND x.priority = w.priority AND x.status = 'waiting' \
+               ORDER BY x.arrived_at, x.seq LIMIT ?3) \
+             WHERE w.queue_id = ?1 AND w.n > 0 AND t.tenant_id = ?2 \
+             ORDER BY t.arrived_at, t.seq, t.id",
+        )
+        .bind(key(queue.0))
+        .bind(key(tenant.0))
+        .bind(i64::from(per_class.min(MAX_TICKETS)))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db)?;
+        rows.iter().map(ticket_row).collect()
+    }
+
     async fn position_inputs(&self, tenant: TenantId, t: &Ticket) -> Result<PositionInputs> {
         // One statement: one snapshot, one round trip. Totals come from the trigger-kept
         // `queue_waiting` counts. "Ahead" is in FIFO order over the classes in scope: every

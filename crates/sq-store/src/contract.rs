@@ -1382,6 +1382,18 @@ pub async fn snapshot_and_position_inputs(store: Arc<dyn Store>) {
     assert_eq!(snap.agents_serving, 2);
     assert_eq!(snap.policy_state, PolicyState::default());
 
+    // The front of each class, in FIFO order: classes 0 (issued 0, 2, 4) and 1 (1, 3).
+    let ids = |ts: Vec<Ticket>| ts.into_iter().map(|t| t.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(s.waiting_heads(t.id, q.id, 2).await.unwrap()),
+        ids(issued[..4].to_vec())
+    );
+    assert_eq!(
+        ids(s.waiting_heads(t.id, q.id, 1).await.unwrap()),
+        ids(issued[..2].to_vec())
+    );
+    assert!(s.waiting_heads(t.id, QueueId::new(), 5).await.unwrap().is_empty());
+
     let last_normal = &issued[4];
     let p = s.position_inputs(t.id, last_normal).await.unwrap();
     assert_eq!(p.policy, vip_ratio());

@@ -415,6 +415,15 @@ pub trait Store: MessageStore + AnnouncementStore + Send + Sync + Debug + 'stati
     ) -> Result<Transitioned>;
     async fn queue_snapshot(&self, tenant: TenantId, id: QueueId) -> Result<Option<QueueSnapshot>>;
     async fn position_inputs(&self, tenant: TenantId, ticket: &Ticket) -> Result<PositionInputs>;
+    /// The first `per_class` waiting tickets of each priority class of a queue, in FIFO
+    /// order (`arrived_at`, `seq`): everyone who can be near the front, whatever the
+    /// policy, read without walking a long line.
+    async fn waiting_heads(
+        &self,
+        tenant: TenantId,
+        queue: QueueId,
+        per_class: u32,
+    ) -> Result<Vec<Ticket>>;
     /// Number of tickets issued today in a queue (the last `seq` of that local day).
     async fn last_seq(&self, tenant: TenantId, queue: QueueId, day: NaiveDate) -> Result<u32>;
 

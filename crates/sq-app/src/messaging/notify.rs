@@ -14,10 +14,10 @@ use crate::Result;
 use chrono::{DateTime, NaiveTime, Utc};
 use sq_channels::{OutboundBody, OutboundMessage};
 use sq_domain::model::Tenant;
-use sq_domain::ticket::{Ticket, TicketStatus};
+use sq_domain::ticket::Ticket;
 use sq_domain::{QueueId, TicketId};
 use sq_flow::Value;
-use sq_store::{NewOutbound, OutboundClass, StoreError, TicketFilter, TicketOrigin};
+use sq_store::{NewOutbound, OutboundClass, StoreError, TicketOrigin};
 use std::collections::BTreeSet;
 use std::time::Duration;
 
@@ -248,18 +248,11 @@ impl Messaging {
             .chain([settings.approaching_position])
             .max()
             .unwrap_or(0);
-        let mut waiting = store
-            .tickets(
-                tenant.id,
-                &TicketFilter {
-                    status: Some(TicketStatus::Waiting),
-                    queue_id: Some(queue),
-                    limit: Some(1000),
-                },
-            )
+        // Only the front of each class can be within the horizon, however long the line.
+        let waiting = store
+            .waiting_heads(tenant.id, queue, horizon + 1)
             .await?;
-        waiting.sort_by_key(|t| (t.arrived_at, t.seq));
-        for t in waiting.into_iter().take(horizon as usize + 1) {
+        for t in waiting {
             let view = self.inner.app.view(tenant, t.clone()).await?;
             let Some(ahead) = view.ahead else { continue };
             let soon = view.eta.is_some_and(|e| {
