@@ -1672,8 +1672,10 @@ impl Store for PostgresStore {
         let rows = sqlx::query(concat!(
             "SELECT ",
             ticket_cols!(),
+            // `created_at > '-infinity'`: the predicate of `tickets_newest` (migration 0010).
             " FROM tickets WHERE tenant_id = $1 AND ($2::text IS NULL OR status = $2) \
-             AND ($3::uuid IS NULL OR queue_id = $3) ORDER BY created_at DESC, id DESC LIMIT $4"
+             AND ($3::uuid IS NULL OR queue_id = $3) AND created_at > '-infinity' \
+             ORDER BY created_at DESC, id DESC LIMIT $4"
         ))
         .bind(tenant.0)
         .bind(filter.status.map(|s| s.as_str()))

@@ -1196,3 +1196,40 @@ async fn batched_issues_answer_each_request_and_follow_the_sites_zone() {
     assert_eq!(after.local_date.to_string(), "2026-03-03");
     assert_eq!(after.seq, 1, "a new local day starts at 1");
 }
+
+/// Foreign-key checks look a parent up by `(tenant_id, id)` on a plan the connection keeps.
+/// Planned on new, unanalysed tables, that lookup must still take the key's index, not
+/// another index starting with `tenant_id` (which would scan all of the tenant's rows on
+/// every check, all day). Migration 0010 shapes the indexes so that it cannot.
+#[tokio::test]
+async fn key_lookups_plan_on_the_key_even_on_new_tables() {
+    let Some(db) = TestDb::new().await else {
+        return;
+    };
+    let mut admin = db.admin().await;
+    sqlx::query("SET plan_cache_mode = force_generic_plan")
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    for table in ["tickets", "contacts"] {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "PREPARE lookup_{table}(uuid, uuid) AS SELECT 1 FROM ONLY {table} x \
+             WHERE tenant_id = $1 AND id = $2 FOR KEY SHARE OF x"
+        )))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+        let plan: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "EXPLAIN EXECUTE lookup_{table}('{0}', '{0}')",
+            uuid::Uuid::nil()
+        )))
+        .fetch_all(&mut admin)
+        .await
+        .unwrap();
+        let plan = plan.join("\n");
+        assert!(
+            plan.contains(&format!("{table}_tenant_id_id_key")) || plan.contains("_pkey"),
+            "{table}: {plan}"
+        );
+    }
+}

@@ -1392,7 +1392,12 @@ pub async fn snapshot_and_position_inputs(store: Arc<dyn Store>) {
         ids(s.waiting_heads(t.id, q.id, 1).await.unwrap()),
         ids(issued[..2].to_vec())
     );
-    assert!(s.waiting_heads(t.id, QueueId::new(), 5).await.unwrap().is_empty());
+    assert!(
+        s.waiting_heads(t.id, QueueId::new(), 5)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     let last_normal = &issued[4];
     let p = s.position_inputs(t.id, last_normal).await.unwrap();

@@ -249,9 +249,7 @@ impl Messaging {
             .max()
             .unwrap_or(0);
         // Only the front of each class can be within the horizon, however long the line.
-        let waiting = store
-            .waiting_heads(tenant.id, queue, horizon + 1)
-            .await?;
+        let waiting = store.waiting_heads(tenant.id, queue, horizon + 1).await?;
         for t in waiting {
             let view = self.inner.app.view(tenant, t.clone()).await?;
             let Some(ahead) = view.ahead else { continue };
