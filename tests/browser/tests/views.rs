@@ -306,6 +306,11 @@ async fn a_form_post_without_its_csrf_token_is_refused() {
     b.screenshot("supervisor").await;
     b.client.goto(&app.url("/admin/devices")).await.unwrap();
     b.screenshot("devices").await;
+    b.client
+        .goto(&app.url("/admin/announcements"))
+        .await
+        .unwrap();
+    b.screenshot("announcements").await;
     b.close().await;
 
     // The raw HTTP status, too.
