@@ -172,6 +172,18 @@
         window.speechSynthesis.speak(u);
       });
     }
+    // A burst of calls must not build a backlog that lags minutes behind the screen, or
+    // grows for as long as the screen runs: an announcement already waiting is not queued
+    // twice, and past MAX_BACKLOG the oldest waiting ones give way (their numbers are on
+    // the screen already). The one being spoken is never cut off.
+    var MAX_BACKLOG = 6;
+    function announce(text) {
+      if (queue.indexOf(text) >= 0) return;
+      queue.push(text);
+      if (queue.length > MAX_BACKLOG) queue.splice(0, queue.length - MAX_BACKLOG);
+      next();
+    }
+    window.sqSpeechBacklog = function () { return queue.length; };
     document.getElementById("sound").addEventListener("click", function () {
       try { audio = audio || new (window.AudioContext || window.webkitAudioContext)(); audio.resume(); } catch (e) {}
       this.hidden = true;
@@ -206,7 +218,7 @@
         calls.unshift({ ticket_id: f.ticket_id, number: f.number, counter: f.counter, status: f.status, called_at: f.at });
         calls = calls.slice(0, 20);
         window.sqLastCall = { number: f.number, at: Date.now() };
-        if (f.speech) { queue.push(f.speech); next(); }
+        if (f.speech) announce(f.speech);
       } else if (i >= 0) {
         calls[i].status = f.status;
       }

@@ -432,3 +432,74 @@ async fn an_open_displays_ticker_follows_announcements_live() {
         "updated without a reload"
     );
 }
+
+/// A display runs for days through bursts of calls: what it keeps stays bounded (four
+/// numbers now calling, eight recent ones, a short backlog of announcements to speak) and
+/// it shows the latest call at once, however many came before it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_display_stays_bounded_through_a_burst_of_calls() {
+    let Some(b) = Browser::start(1920, 1080).await else {
+        return;
+    };
+    let (app, seed) = spawn_demo(Backend::Sqlite).await.unwrap();
+    let admin = app.login("admin@demo.test", DEMO_PASSWORD).await;
+    b.client
+        .goto(&app.url(&format!("/display/{}", key(&seed, "display"))))
+        .await
+        .unwrap();
+    eventually(Duration::from_secs(5), "the display's clock", || async {
+        text(&b, "#clock").await.filter(|t| !t.is_empty())
+    })
+    .await;
+    const CALLS: usize = 30;
+    let mut last = String::new();
+    for i in 0..CALLS {
+        admin
+            .create_ticket(seed.services[i % seed.services.len()].id)
+            .await
+            .expect(201, None);
+        let (_, agent) = &seed.agents[i % seed.agents.len()];
+        let called = admin
+            .call_next(agent.id, seed.counters[i % seed.counters.len()].id)
+            .await;
+        called.expect(200, None);
+        last = called.str("number");
+    }
+    eventually(Duration::from_secs(5), "the last call on screen", || async {
+        let shown = b
+            .client
+            .execute(
+                "return Array.from(document.querySelectorAll('#now .num')).map(e => e.textContent);",
+                vec![],
+            )
+            .await
+            .ok()?;
+        shown
+            .as_array()?
+            .iter()
+            .any(|n| n.as_str() == Some(last.as_str()))
+            .then_some(())
+    })
+    .await;
+    let sizes = b
+        .client
+        .execute(
+            "return [document.querySelectorAll('#now li').length, \
+                     document.querySelectorAll('#recent li').length, \
+                     window.sqSpeechBacklog()];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let sizes: Vec<u64> = sizes
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    assert!(sizes[0] <= 4, "now calling: {sizes:?}");
+    assert_eq!(sizes[1], 8, "recent calls: {sizes:?}");
+    assert!(sizes[2] <= 6, "speech backlog: {sizes:?}");
+    b.close().await;
+    app.stop().await;
+}
