@@ -122,6 +122,48 @@ impl Browser {
         let _ = self.driver.wait();
     }
 
+    /// Text on the current page whose contrast with its background is under WCAG 2.1 AA
+    /// (4.5:1, or 3:1 for large text: 24 px, or 18.66 px bold), as `tag.class "text" ratio`.
+    /// The background is the nearest ancestor's colour that is not transparent (pages here
+    /// use no background images under text).
+    pub async fn contrast_failures(&self) -> Vec<String> {
+        const CHECK: &str = r#"
+            function rgb(c) { var m = c.match(/rgba?\(([^)]+)\)/); return m ? m[1].split(',').map(parseFloat) : null; }
+            function lum(p) {
+              var a = [p[0], p[1], p[2]].map(function (v) { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); });
+              return 0.2126 * a[0] + 0.7152 * a[1] + 0.0722 * a[2];
+            }
+            function back(el) {
+              for (; el; el = el.parentElement) { var p = rgb(getComputedStyle(el).backgroundColor); if (p && (p.length < 4 || p[3] > 0)) return p; }
+              return [255, 255, 255];
+            }
+            var bad = [];
+            document.querySelectorAll('body *').forEach(function (el) {
+              var cs = getComputedStyle(el);
+              if (cs.visibility === 'hidden' || cs.display === 'none' || !el.getClientRects().length) return;
+              var own = Array.prototype.some.call(el.childNodes, function (n) { return n.nodeType === 3 && n.textContent.trim(); });
+              if (!own) return;
+              var b = back(el), f = rgb(cs.color);
+              if (f.length === 4) f = [0, 1, 2].map(function (i) { return f[i] * f[3] + b[i] * (1 - f[3]); });
+              var l1 = lum(f), l2 = lum(b), r = (Math.max(l1, l2) + 0.05) / (Math.min(l1, l2) + 0.05);
+              var size = parseFloat(cs.fontSize), large = size >= 24 || (parseInt(cs.fontWeight, 10) >= 700 && size >= 18.66);
+              if (r < (large ? 3 : 4.5)) bad.push(el.tagName.toLowerCase() + '.' + el.className + ' "' + el.textContent.trim().slice(0, 30) + '" ' + r.toFixed(2));
+            });
+            return bad;
+        "#;
+        let found = self
+            .client
+            .execute(CHECK, vec![])
+            .await
+            .expect("contrast check");
+        found
+            .as_array()
+            .expect("a list")
+            .iter()
+            .map(|v| v.as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+
     /// Saves a PNG of the current window under `docs/screenshots/` when
     /// `SQ_SCREENSHOTS=1` (the README gallery); otherwise only checks one can be taken.
     pub async fn screenshot(&self, name: &str) {

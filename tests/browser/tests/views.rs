@@ -503,3 +503,75 @@ async fn a_display_stays_bounded_through_a_burst_of_calls() {
     b.close().await;
     app.stop().await;
 }
+
+/// WCAG 2.1 AA contrast on every page people read: staff pages, the display (also in
+/// Arabic), the kiosk and a ticket's tracker.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_meets_wcag_aa_text_contrast() {
+    let Some(b) = Browser::start(1920, 1080).await else {
+        return;
+    };
+    let (app, seed) = spawn_demo(Backend::Sqlite).await.unwrap();
+    let admin = app.login("admin@demo.test", DEMO_PASSWORD).await;
+    admin
+        .create_ticket(seed.services[0].id)
+        .await
+        .expect(201, None);
+    let (_, agent) = &seed.agents[0];
+    admin
+        .call_next(agent.id, seed.counters[0].id)
+        .await
+        .expect(200, None);
+    let mut failures = Vec::new();
+    let check = async |path: String, ready: &str| -> Vec<String> {
+        b.client.goto(&app.url(&path)).await.unwrap();
+        eventually(Duration::from_secs(5), ready, || async {
+            text(&b, ready).await.filter(|t| !t.is_empty())
+        })
+        .await;
+        let found = b.contrast_failures().await;
+        found.into_iter().map(|f| format!("{path}: {f}")).collect()
+    };
+    failures.extend(check("/login".into(), "h1").await);
+    let display = key(&seed, "display");
+    failures.extend(check(format!("/display/{display}"), "#now .num").await);
+    failures.extend(check(format!("/display/{display}?lang=ar"), "#now .num").await);
+    failures.extend(check(format!("/kiosk/{}", key(&seed, "kiosk")), "h1").await);
+    // A kiosk ticket, then its tracker (reached through the ticket's printed link).
+    b.client
+        .find(Locator::Css("button.service"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    eventually(Duration::from_secs(5), "the ticket page", || async {
+        text(&b, "#ticket-number").await
+    })
+    .await;
+    for f in b.contrast_failures().await {
+        failures.push(format!("kiosk ticket: {f}"));
+    }
+    let tracker = b
+        .client
+        .find(Locator::Css(".print-only"))
+        .await
+        .unwrap()
+        .html(true)
+        .await
+        .unwrap();
+    let path = tracker
+        .trim()
+        .rsplit_once("/t/")
+        .map(|(_, t)| format!("/t/{t}"));
+    failures.extend(check(path.expect("a tracker link"), "h1").await);
+    login(&b, &app.base, "admin@demo.test").await;
+    for page in ["/supervisor", "/admin/devices", "/admin/announcements"] {
+        failures.extend(check(page.into(), "h1").await);
+    }
+    login(&b, &app.base, "agent1@demo.test").await;
+    failures.extend(check("/console".into(), "h1").await);
+    assert!(failures.is_empty(), "{failures:#?}");
+    b.close().await;
+    app.stop().await;
+}
