@@ -129,11 +129,23 @@ impl Batcher {
                 .iter()
                 .map(|r| (r.req.clone(), r.ctx.clone()))
                 .collect();
-            if let Ok(outcomes) = self.write_batch(tenant, input).await {
-                for (r, outcome) in requests.into_iter().zip(outcomes) {
-                    let _ = r.reply.send(outcome);
+            match self.write_batch(tenant, input).await {
+                Ok(outcomes) => {
+                    for (r, outcome) in requests.into_iter().zip(outcomes) {
+                        let _ = r.reply.send(outcome);
+                    }
+                    return;
                 }
-                return;
+                // A failed commit may still have committed (a connection lost during
+                // COMMIT): issuing again could issue twice, so the requests hear of it.
+                Err(StoreError::Backend(e)) if e.starts_with("commit: ") => {
+                    for r in requests {
+                        let _ = r.reply.send(Err(StoreError::Backend(e.clone())));
+                    }
+                    return;
+                }
+                // Something in the batch failed and nothing of it stays: one by one.
+                Err(_) => {}
             }
         }
         for r in requests {
