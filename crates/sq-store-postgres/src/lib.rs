@@ -59,8 +59,9 @@
 //! # Concurrency
 //!
 //! Tenant-scoped writes run on write lanes (see `lanes`): a few dedicated connections, a
-//! tenant always on the same one, each committing queued writes in groups. Reads use the
-//! pool. The locks below still order a lane's transaction against everything else.
+//! tenant always on the same one, each committing queued writes in groups. Tickets are
+//! issued in batches on top of that (see `issue`). Reads use the pool. The locks below
+//! still order a lane's transaction against everything else: against other nodes' lanes.
 //!
 //! Row locks are `FOR NO KEY UPDATE`: as exclusive as `FOR UPDATE` between writers, but
 //! they do not block the `KEY SHARE` locks that foreign-key checks take. With `FOR UPDATE`
@@ -80,14 +81,18 @@
 //!   order or from a stale head. The cost is that call-next is serialised per set of
 //!   queues, so the locked section is kept to a few round trips. The picked ticket is
 //!   updated `… WHERE status = 'waiting'` because cancel and transfer lock only the
-//!   ticket; if it moved meanwhile the pick is retried.
+//!   ticket, and because the heads are read by the statement that waited for the queue
+//!   locks (on its older snapshot): if the pick moved meanwhile, the heads are read again.
 //! * Audit and feed: every audited write ends by locking its tenant's `audit_heads` row,
 //!   held to commit. That serialises the tenant's appends (gap-free `seq`, each row linked
 //!   to the previous), and the ticket events are inserted only then, so their feed
 //!   positions are drawn in commit order: per tenant, not just per queue, a reader of
 //!   `position > after` never misses an event that commits later with a smaller position,
-//!   and calls replay in the order they happened. The head is taken last, so whoever holds
-//!   it waits for nothing else: no lock cycle goes through it.
+//!   and calls replay in the order they happened. Within one write the head is taken
+//!   after the rows that write locks; a lane's group then keeps it for the group's later
+//!   writes, which is safe within a node (one lane per tenant) and can, between two nodes
+//!   writing the same tenant, end in a deadlock that PostgreSQL breaks by failing one
+//!   write (its caller gets an error; nothing of it stays).
 
 mod announcements;
 mod issue;
