@@ -180,7 +180,24 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Migrate => {
             let backend = config.backend()?;
-            sq_server::open_store(&backend).await?;
+            let store = sq_server::open_store(&backend).await?;
+            let m = store.migrations();
+            if m.applied.is_empty() {
+                println!(
+                    "Up to date: all {} migrations were already applied.",
+                    m.known.len()
+                );
+            } else {
+                println!(
+                    "Applied {} of {} migrations:",
+                    m.applied.len(),
+                    m.known.len()
+                );
+                for (version, description) in m.known.iter().filter(|(v, _)| m.applied.contains(v))
+                {
+                    println!("  {version:04} {description}");
+                }
+            }
             match backend {
                 sq_server::Backend::Sqlite(p) => {
                     println!("SQLite database {} is migrated and ready.", p.display())

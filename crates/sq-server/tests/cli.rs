@@ -95,6 +95,15 @@ fn migrate_then_seed_then_audit_verify_detects_an_altered_row() {
     let o = smartqueue(dir.path(), &["migrate", "--data-dir", data_s]);
     assert!(o.status.success(), "{}", show(&o));
     assert!(data.join("smartqueue.db").exists());
+    // It says what it applied: everything the first time, nothing the second.
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("Applied") && out.contains("0001 init"),
+        "{out}"
+    );
+    let o = smartqueue(dir.path(), &["migrate", "--data-dir", data_s]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("Up to date"), "{out}");
 
     let o = smartqueue(
         dir.path(),

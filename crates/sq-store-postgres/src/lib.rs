@@ -135,6 +135,7 @@ pub struct PostgresStore {
     lanes: Lanes,
     /// Tickets are issued in batches (see `issue`).
     issuer: issue::Batcher,
+    migrations: Arc<Migrations>,
 }
 
 /// The options of a database URL. On a loopback address, TLS is off unless the URL asks
@@ -184,7 +185,16 @@ impl PostgresStore {
             .connect_with(admin.clone())
             .await
             .map_err(db)?;
+        // No table yet (a new database): nothing applied before.
+        let before: Vec<i64> = sqlx::query_scalar("SELECT version FROM _sqlx_migrations")
+            .fetch_all(&owner)
+            .await
+            .unwrap_or_default();
         let migrated = MIGRATOR.run(&owner).await;
+        let migrations = Migrations::after_run(
+            MIGRATOR.iter().map(|m| (m.version, &*m.description)),
+            &before,
+        );
         // Without an app login the pool will `SET ROLE`: say now, clearly, if it cannot
         // (rather than let every pooled connection fail until the acquire times out).
         let can_set_role = if app_url.is_none() && migrated.is_ok() {
@@ -267,6 +277,7 @@ impl PostgresStore {
             pool,
             issuer: issue::Batcher::new(lanes.clone(), Zones::default()),
             lanes,
+            migrations: Arc::new(migrations),
         })
     }
 
@@ -1108,6 +1119,10 @@ const CALL_RETRIES: usize = 10_000;
 
 #[async_trait]
 impl Store for PostgresStore {
+    fn migrations(&self) -> &Migrations {
+        &self.migrations
+    }
+
     async fn health(&self) -> Result<()> {
         sqlx::query("SELECT 1")
             .execute(&self.pool)

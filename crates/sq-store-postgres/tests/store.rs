@@ -33,6 +33,9 @@ async fn connects_with_a_separate_app_login() {
     let store = PostgresStore::connect_with(&db.url, Some(&app_url))
         .await
         .expect("connect with the app login");
+    // The test database was migrated when it was made: nothing left to apply.
+    assert!(store.migrations().applied.is_empty());
+    assert!(store.migrations().known.iter().any(|(v, _)| *v == 10));
     let s = seed(&store, "split").await;
     assert_eq!(
         store.ticket(s.tenant.id, s.ticket.id).await.unwrap(),

@@ -70,6 +70,7 @@ const DEFAULT_TICKETS: u32 = 100;
 pub struct SqliteStore {
     writer: Writer,
     reader: SqlitePool,
+    migrations: std::sync::Arc<Migrations>,
 }
 
 type Tx = sqlx::Transaction<'static, sqlx::Sqlite>;
@@ -91,10 +92,20 @@ impl SqliteStore {
         let mut conn = SqliteConnection::connect_with(&write_opts)
             .await
             .map_err(db)?;
-        sqlx::migrate!("../../migrations/sqlite")
+        // No table yet (a new file): nothing applied before.
+        let before: Vec<i64> = sqlx::query_scalar("SELECT version FROM _sqlx_migrations")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap_or_default();
+        let migrator = sqlx::migrate!("../../migrations/sqlite");
+        migrator
             .run(&mut conn)
             .await
             .map_err(|e| StoreError::Backend(format!("migrate: {e}")))?;
+        let migrations = Migrations::after_run(
+            migrator.iter().map(|m| (m.version, &*m.description)),
+            &before,
+        );
         let writer = writer::start(conn, write_opts)?;
         let reader = SqlitePoolOptions::new()
             .max_connections(READERS)
@@ -109,7 +120,11 @@ impl SqliteStore {
             .await
             .map_err(db)?;
         tracing::debug!(path = %path.display(), "sqlite store open");
-        Ok(SqliteStore { writer, reader })
+        Ok(SqliteStore {
+            writer,
+            reader,
+            migrations: std::sync::Arc::new(migrations),
+        })
     }
 
     /// Finishes the queued writes and closes the connections.
@@ -1022,6 +1037,10 @@ async fn transfer(
 
 #[async_trait]
 impl Store for SqliteStore {
+    fn migrations(&self) -> &Migrations {
+        &self.migrations
+    }
+
     async fn health(&self) -> Result<()> {
         sqlx::query("SELECT 1")
             .execute(&self.reader)

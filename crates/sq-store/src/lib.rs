@@ -203,6 +203,31 @@ pub struct QueueSnapshot {
     pub agents_serving: u32,
 }
 
+/// The schema migrations a store knows, and which of them its opening applied.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Migrations {
+    /// Every migration, in version order: (version, description).
+    pub known: Vec<(i64, String)>,
+    /// Those that opening this store applied (none if the database was up to date).
+    pub applied: Vec<i64>,
+}
+
+impl Migrations {
+    /// From the migrator's list and the versions the database had before it ran.
+    pub fn after_run<'m>(
+        known: impl IntoIterator<Item = (i64, &'m str)>,
+        before: &[i64],
+    ) -> Migrations {
+        let known: Vec<(i64, String)> = known.into_iter().map(|(v, d)| (v, d.to_owned())).collect();
+        let applied = known
+            .iter()
+            .map(|(v, _)| *v)
+            .filter(|v| !before.contains(v))
+            .collect();
+        Migrations { known, applied }
+    }
+}
+
 /// What the position of one waiting ticket needs, read cheaply from counts.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PositionInputs {
@@ -295,6 +320,8 @@ pub fn device_audit(d: &Device) -> serde_json::Value {
 pub trait Store: MessageStore + AnnouncementStore + Send + Sync + Debug + 'static {
     /// Round-trips to the database.
     async fn health(&self) -> Result<()>;
+    /// The schema migrations, and which ones opening this store applied.
+    fn migrations(&self) -> &Migrations;
 
     // -- platform --
     async fn create_tenant(&self, t: NewTenant, ctx: &AuditContext) -> Result<Tenant>;
