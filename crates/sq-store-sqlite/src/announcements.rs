@@ -3,6 +3,7 @@
 
 use super::{SqliteStore, all, append_audit, entry};
 use crate::codec::{Cols, db, key, opt_ts, ts};
+use crate::row_in;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sq_domain::audit::{AuditContext, truncate_micros};
@@ -116,14 +117,10 @@ impl AnnouncementStore for SqliteStore {
         let ctx = ctx.clone();
         self.writer
             .write(None, async move |tx: &mut SqliteConnection| {
-                let row = sqlx::query("SELECT * FROM announcements WHERE tenant_id = ? AND id = ?")
-                    .bind(key(tenant.0))
-                    .bind(key(id.0))
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(db)?
+                let sql = "SELECT * FROM announcements WHERE tenant_id = ? AND id = ?";
+                let before = row_in(&mut *tx, sql, tenant, id.0, announcement_row)
+                    .await?
                     .ok_or(StoreError::NotFound("announcement"))?;
-                let before = announcement_row(&row)?;
                 sqlx::query("DELETE FROM announcements WHERE tenant_id = ? AND id = ?")
                     .bind(key(tenant.0))
                     .bind(key(id.0))

@@ -366,16 +366,35 @@ async fn tenant_exists(c: &mut SqliteConnection, tenant: TenantId) -> Result<boo
         .is_some())
 }
 
-async fn site_in(c: &mut SqliteConnection, tenant: TenantId, id: SiteId) -> Result<Option<Site>> {
-    sqlx::query("SELECT * FROM sites WHERE tenant_id = ? AND id = ?")
+/// One row of a tenant-owned table by id, mapped: `sql` selects by `tenant_id = ? AND
+/// id = ?`, in that order.
+pub(crate) async fn row_in<T>(
+    c: &mut SqliteConnection,
+    sql: &'static str,
+    tenant: TenantId,
+    id: uuid::Uuid,
+    map: fn(&SqliteRow) -> Result<T>,
+) -> Result<Option<T>> {
+    sqlx::query(sql)
         .bind(key(tenant.0))
-        .bind(key(id.0))
+        .bind(key(id))
         .fetch_optional(c)
         .await
         .map_err(db)?
         .as_ref()
-        .map(site_row)
+        .map(map)
         .transpose()
+}
+
+async fn site_in(c: &mut SqliteConnection, tenant: TenantId, id: SiteId) -> Result<Option<Site>> {
+    row_in(
+        c,
+        "SELECT * FROM sites WHERE tenant_id = ? AND id = ?",
+        tenant,
+        id.0,
+        site_row,
+    )
+    .await
 }
 
 async fn service_in(
@@ -383,15 +402,14 @@ async fn service_in(
     tenant: TenantId,
     id: ServiceId,
 ) -> Result<Option<Service>> {
-    sqlx::query("SELECT * FROM services WHERE tenant_id = ? AND id = ?")
-        .bind(key(tenant.0))
-        .bind(key(id.0))
-        .fetch_optional(c)
-        .await
-        .map_err(db)?
-        .as_ref()
-        .map(service_row)
-        .transpose()
+    row_in(
+        c,
+        "SELECT * FROM services WHERE tenant_id = ? AND id = ?",
+        tenant,
+        id.0,
+        service_row,
+    )
+    .await
 }
 
 async fn queue_in(
@@ -399,15 +417,14 @@ async fn queue_in(
     tenant: TenantId,
     id: QueueId,
 ) -> Result<Option<(Queue, PolicyState)>> {
-    sqlx::query("SELECT * FROM queues WHERE tenant_id = ? AND id = ?")
-        .bind(key(tenant.0))
-        .bind(key(id.0))
-        .fetch_optional(c)
-        .await
-        .map_err(db)?
-        .as_ref()
-        .map(queue_row)
-        .transpose()
+    row_in(
+        c,
+        "SELECT * FROM queues WHERE tenant_id = ? AND id = ?",
+        tenant,
+        id.0,
+        queue_row,
+    )
+    .await
 }
 
 async fn counter_in(
@@ -415,15 +432,14 @@ async fn counter_in(
     tenant: TenantId,
     id: CounterId,
 ) -> Result<Option<Counter>> {
-    sqlx::query("SELECT * FROM counters WHERE tenant_id = ? AND id = ?")
-        .bind(key(tenant.0))
-        .bind(key(id.0))
-        .fetch_optional(c)
-        .await
-        .map_err(db)?
-        .as_ref()
-        .map(counter_row)
-        .transpose()
+    row_in(
+        c,
+        "SELECT * FROM counters WHERE tenant_id = ? AND id = ?",
+        tenant,
+        id.0,
+        counter_row,
+    )
+    .await
 }
 
 async fn skills_of(
@@ -495,15 +511,14 @@ async fn ticket_in(
     tenant: TenantId,
     id: TicketId,
 ) -> Result<Option<Ticket>> {
-    sqlx::query("SELECT * FROM tickets WHERE tenant_id = ? AND id = ?")
-        .bind(key(tenant.0))
-        .bind(key(id.0))
-        .fetch_optional(c)
-        .await
-        .map_err(db)?
-        .as_ref()
-        .map(ticket_row)
-        .transpose()
+    row_in(
+        c,
+        "SELECT * FROM tickets WHERE tenant_id = ? AND id = ?",
+        tenant,
+        id.0,
+        ticket_row,
+    )
+    .await
 }
 
 async fn site_timezone(
@@ -2360,14 +2375,10 @@ impl Store for SqliteStore {
         let ctx = ctx.clone();
         self.writer
             .write(None, async move |tx: &mut SqliteConnection| {
-                let row = sqlx::query("SELECT * FROM api_keys WHERE tenant_id = ? AND id = ?")
-                    .bind(key(tenant.0))
-                    .bind(key(id.0))
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(db)?
+                let sql = "SELECT * FROM api_keys WHERE tenant_id = ? AND id = ?";
+                let before = row_in(&mut *tx, sql, tenant, id.0, api_key_row)
+                    .await?
                     .ok_or(StoreError::NotFound("api_key"))?;
-                let before = api_key_row(&row)?;
                 if before.revoked_at.is_some() {
                     return Ok(before);
                 }
@@ -2487,14 +2498,10 @@ impl Store for SqliteStore {
         let ctx = ctx.clone();
         self.writer
             .write(None, async move |tx: &mut SqliteConnection| {
-                let row = sqlx::query("SELECT * FROM devices WHERE tenant_id = ? AND id = ?")
-                    .bind(key(tenant.0))
-                    .bind(key(id.0))
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(db)?
+                let sql = "SELECT * FROM devices WHERE tenant_id = ? AND id = ?";
+                let before = row_in(&mut *tx, sql, tenant, id.0, device_row)
+                    .await?
                     .ok_or(StoreError::NotFound("device"))?;
-                let before = device_row(&row)?;
                 if before.revoked_at.is_some() {
                     return Ok(before);
                 }
