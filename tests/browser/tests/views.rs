@@ -2,6 +2,7 @@
 
 use fantoccini::Locator;
 use sq_browser_tests::{Browser, eventually};
+use sq_tests::sq_server::DemoSeed;
 use sq_tests::{Backend, DEMO_PASSWORD, spawn_demo};
 use std::time::{Duration, Instant};
 
@@ -35,7 +36,33 @@ async fn login(b: &Browser, base: &str, email: &str) {
         .unwrap();
 }
 
-fn key(seed: &sq_tests::sq_server::DemoSeed, kind: &str) -> String {
+/// Opens the demo display (`query`: e.g. `?lang=ar`, or empty) and waits for its clock.
+async fn open_display(b: &Browser, app: &sq_tests::TestApp, seed: &DemoSeed, query: &str) {
+    let path = format!("/display/{}{query}", key(seed, "display"));
+    b.client.goto(&app.url(&path)).await.unwrap();
+    eventually(Duration::from_secs(5), "the display's clock", || async {
+        text(b, "#clock").await.filter(|t| !t.is_empty())
+    })
+    .await;
+}
+
+/// Issues a ticket for demo service `i` (mod 3) and calls it with agent and counter `i`;
+/// returns the called number.
+async fn issue_and_call(client: &sq_tests::Session, seed: &DemoSeed, i: usize) -> String {
+    let n = seed.services.len();
+    client
+        .create_ticket(seed.services[i % n].id)
+        .await
+        .expect(201, None);
+    let (_, agent) = &seed.agents[i % seed.agents.len()];
+    let called = client
+        .call_next(agent.id, seed.counters[i % seed.counters.len()].id)
+        .await;
+    called.expect(200, None);
+    called.str("number")
+}
+
+fn key(seed: &DemoSeed, kind: &str) -> String {
     seed.devices
         .iter()
         .find(|(d, _)| d.kind.as_str() == kind)
@@ -57,14 +84,7 @@ async fn agent_calls_next_and_the_display_shows_it_within_2_seconds() {
     let console_window = b.client.window().await.unwrap();
     let display = b.client.new_window(false).await.unwrap().handle;
     b.client.switch_to_window(display.clone()).await.unwrap();
-    b.client
-        .goto(&app.url(&format!("/display/{}", key(&seed, "display"))))
-        .await
-        .unwrap();
-    eventually(Duration::from_secs(5), "the display's clock", || async {
-        text(&b, "#clock").await.filter(|t| !t.is_empty())
-    })
-    .await;
+    open_display(&b, &app, &seed, "").await;
 
     b.client
         .switch_to_window(console_window.clone())
@@ -203,22 +223,10 @@ async fn arabic_display_renders_right_to_left() {
     };
     let (app, seed) = spawn_demo(Backend::Sqlite).await.unwrap();
     let admin = app.login("admin@demo.test", DEMO_PASSWORD).await;
-    let agent = app.login("agent3@demo.test", DEMO_PASSWORD).await;
-    let (_, a3) = &seed.agents[2];
     for _ in 0..3 {
-        admin
-            .create_ticket(seed.services[2].id)
-            .await
-            .expect(201, None);
-        agent
-            .call_next(a3.id, seed.counters[2].id)
-            .await
-            .expect(200, None);
+        issue_and_call(&admin, &seed, 2).await;
     }
-    b.client
-        .goto(&app.url(&format!("/display/{}?lang=ar", key(&seed, "display"))))
-        .await
-        .unwrap();
+    open_display(&b, &app, &seed, "?lang=ar").await;
     let html = b.client.find(Locator::Css("html")).await.unwrap();
     assert_eq!(html.attr("dir").await.unwrap().as_deref(), Some("rtl"));
     assert_eq!(html.attr("lang").await.unwrap().as_deref(), Some("ar"));
@@ -443,27 +451,11 @@ async fn a_display_stays_bounded_through_a_burst_of_calls() {
     };
     let (app, seed) = spawn_demo(Backend::Sqlite).await.unwrap();
     let admin = app.login("admin@demo.test", DEMO_PASSWORD).await;
-    b.client
-        .goto(&app.url(&format!("/display/{}", key(&seed, "display"))))
-        .await
-        .unwrap();
-    eventually(Duration::from_secs(5), "the display's clock", || async {
-        text(&b, "#clock").await.filter(|t| !t.is_empty())
-    })
-    .await;
+    open_display(&b, &app, &seed, "").await;
     const CALLS: usize = 30;
     let mut last = String::new();
     for i in 0..CALLS {
-        admin
-            .create_ticket(seed.services[i % seed.services.len()].id)
-            .await
-            .expect(201, None);
-        let (_, agent) = &seed.agents[i % seed.agents.len()];
-        let called = admin
-            .call_next(agent.id, seed.counters[i % seed.counters.len()].id)
-            .await;
-        called.expect(200, None);
-        last = called.str("number");
+        last = issue_and_call(&admin, &seed, i).await;
     }
     eventually(Duration::from_secs(5), "the last call on screen", || async {
         let shown = b
@@ -513,15 +505,7 @@ async fn every_page_meets_wcag_aa_text_contrast() {
     };
     let (app, seed) = spawn_demo(Backend::Sqlite).await.unwrap();
     let admin = app.login("admin@demo.test", DEMO_PASSWORD).await;
-    admin
-        .create_ticket(seed.services[0].id)
-        .await
-        .expect(201, None);
-    let (_, agent) = &seed.agents[0];
-    admin
-        .call_next(agent.id, seed.counters[0].id)
-        .await
-        .expect(200, None);
+    issue_and_call(&admin, &seed, 0).await;
     let mut failures = Vec::new();
     let check = async |path: String, ready: &str| -> Vec<String> {
         b.client.goto(&app.url(&path)).await.unwrap();
