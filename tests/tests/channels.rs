@@ -466,6 +466,8 @@ backend_tests! {
         agent.post(&agent.t("/channels"), &good).await.expect(403, Some("forbidden"));
         let bad = serde_json::json!({"name": "Bot", "config": {"provider": "telegram"}});
         admin.post(&admin.t("/channels"), &bad).await.expect(422, Some("invalid_channel_config"));
+        let unnamed = serde_json::json!({"name": "  ", "config": good["config"]});
+        admin.post(&admin.t("/channels"), &unnamed).await.expect(422, Some("invalid_channel_config"));
         let unknown = serde_json::json!({"name": "Bot", "config": {"provider": "pigeon"}});
         admin.post(&admin.t("/channels"), &unknown).await.expect(422, Some("invalid_channel_config"));
         assert_eq!(admin.get(&admin.t("/channels")).await.body.as_array().unwrap().len(), 0);

@@ -196,6 +196,15 @@ fn allowed(p: &Principal, tenant: &Tenant, scope: Scope) -> Result<()> {
     Ok(())
 }
 
+/// A channel's display name, trimmed: 1–80 characters.
+fn channel_name(name: &str) -> Result<String> {
+    let name = name.trim();
+    if name.is_empty() || name.len() > 80 {
+        return Err(invalid_config("name", "1-80 characters".into()));
+    }
+    Ok(name.to_owned())
+}
+
 fn invalid_config(field: &'static str, detail: String) -> AppError {
     AppError::Invalid {
         code: "invalid_channel_config",
@@ -294,10 +303,7 @@ impl Messaging {
             }
             None => random_channel_id(),
         };
-        let name = req.name.trim();
-        if name.is_empty() || name.len() > 80 {
-            return Err(invalid("name", "1-80 characters".into()));
-        }
+        let name = channel_name(&req.name)?;
         let sealed = self.inner.cipher.seal(req.config.to_string().as_bytes());
         let rec = self
             .inner
@@ -309,7 +315,7 @@ impl Messaging {
                     id,
                     provider,
                     kind,
-                    name: name.to_owned(),
+                    name,
                     site_id: None,
                     config_enc: sealed,
                 },
@@ -343,6 +349,7 @@ impl Messaging {
                 "a channel keeps its provider".into(),
             ));
         }
+        let name = channel_name(&req.name)?;
         check_config(&req.config)?;
         let sealed = self.inner.cipher.seal(req.config.to_string().as_bytes());
         let rec = self
@@ -352,7 +359,7 @@ impl Messaging {
             .update_channel(
                 tenant.id,
                 &existing.id,
-                req.name,
+                name,
                 sealed,
                 &self.inner.app.ctx(p, meta),
             )
